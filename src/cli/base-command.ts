@@ -1,0 +1,52 @@
+import {Command, Flags, Interfaces} from '@oclif/core'
+import {AptOstreeError, ExitCode} from '../errors.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/**
+ * The one place where errors become output and exit codes: typed errors print
+ * their user message; anything else is a bug, printed without a stack trace
+ * unless --verbose.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static enableJsonFlag = true
+
+  static baseFlags = {
+    verbose: Flags.boolean({description: 'Show full command output and stack traces.', helpGroup: 'GLOBAL'}),
+    quiet: Flags.boolean({char: 'q', description: 'Print only errors and the final result.', helpGroup: 'GLOBAL'}),
+  }
+
+  protected flags!: BaseFlags<T>
+
+  public async init(): Promise<void> {
+    await super.init()
+    const {flags} = await this.parse({flags: this.ctor.flags, baseFlags: (this.ctor as typeof BaseCommand).baseFlags, args: this.ctor.args, strict: this.ctor.strict})
+    this.flags = flags as BaseFlags<T>
+    if (process.env.NO_COLOR !== undefined || !process.stdout.isTTY) process.env.FORCE_COLOR = '0'
+  }
+
+  /** Progress and notes: stderr, so stdout stays clean for results and --json. */
+  protected note(message: string): void {
+    if (!this.flags.quiet && !this.jsonEnabled()) process.stderr.write(message + '\n')
+  }
+
+  protected async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (this.jsonEnabled()) {
+      const code = error instanceof AptOstreeError ? error.exitCode : ExitCode.failed
+      this.logJson({error: {message: error.message, exitCode: code, ...(error instanceof AptOstreeError && error.details.length ? {details: error.details} : {})}})
+      process.exitCode = code
+      return undefined
+    }
+    if (error instanceof AptOstreeError) {
+      process.stderr.write(`${error.message}\n${error.details.map((line) => line + '\n').join('')}`)
+      process.exitCode = error.exitCode
+      return undefined
+    }
+    // oclif's own parse and exit errors carry their exit code and print well.
+    if (error.oclif?.exit !== undefined) return super.catch(error)
+    const verbose = process.argv.includes('--verbose')
+    process.stderr.write(`apt-ostree: internal error: ${error.message}\n${verbose ? `${error.stack}\n` : 'Run again with --verbose for the stack trace.\n'}`)
+    process.exitCode = ExitCode.failed
+    return undefined
+  }
+}

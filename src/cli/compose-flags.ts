@@ -1,0 +1,58 @@
+import {readFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {Flags} from '@oclif/core'
+import {UsageError} from '../errors.js'
+
+/** The cache dir: /var/cache/apt-ostree for root, the XDG cache otherwise. */
+export function defaultCacheDir(): string {
+  if (process.getuid?.() === 0) return '/var/cache/apt-ostree'
+  return path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'apt-ostree')
+}
+
+/** Flags of `compose tree`, named as rpm-ostree names them. */
+export const composeFlags = {
+  repo: Flags.string({description: 'OSTree repo to commit to (created in archive mode when absent). Default: a bare-user repo in the cache dir.'}),
+  cachedir: Flags.string({description: 'Cache for .debs, bootstrapped trees and work dirs.', default: defaultCacheDir(), defaultHelp: async () => defaultCacheDir()}),
+  'force-nocache': Flags.boolean({description: 'Build even when the inputs did not change, and do not reuse a cached bootstrapped tree.'}),
+  'write-commitid-to': Flags.string({description: 'Write the commit checksum to this file.'}),
+  'write-composejson-to': Flags.string({description: 'Write the compose result (ref, commit, parent, version, packages, diff) as JSON to this file.'}),
+  'add-metadata-string': Flags.string({description: 'Commit metadata KEY=VALUE (repeatable); wins over the treefile\'s.', multiple: true}),
+  'add-metadata-from-json': Flags.string({description: 'Commit metadata from a JSON object file.'}),
+  'source-date-epoch': Flags.integer({description: 'Timestamp of the commit and files (default: $SOURCE_DATE_EPOCH, else the newest Date of the repos\' InRelease).', min: 0}),
+  arch: Flags.string({description: 'Debian architecture (default: the host\'s; cross-composes are not supported).', hidden: true}),
+}
+
+export interface MetadataFlags {
+  'add-metadata-string'?: string[]
+  'add-metadata-from-json'?: string
+}
+
+export async function parseMetadataFlags(flags: MetadataFlags): Promise<Record<string, string>> {
+  const metadata: Record<string, string> = {}
+  if (flags['add-metadata-from-json']) {
+    const file = flags['add-metadata-from-json']
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(await readFile(file, 'utf8'))
+    } catch (error) {
+      throw new UsageError(`--add-metadata-from-json ${file}: ${(error as Error).message}`)
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--add-metadata-from-json ${file}: must hold a JSON object`)
+    for (const [key, value] of Object.entries(parsed)) metadata[key] = typeof value === 'string' ? value : JSON.stringify(value)
+  }
+  for (const entry of flags['add-metadata-string'] ?? []) {
+    const separator = entry.indexOf('=')
+    if (separator <= 0) throw new UsageError(`--add-metadata-string ${entry}: expected KEY=VALUE`)
+    metadata[entry.slice(0, separator)] = entry.slice(separator + 1)
+  }
+  return metadata
+}
+
+export function sourceDateEpochFrom(flag: number | undefined): number | undefined {
+  if (flag !== undefined) return flag
+  const env = process.env.SOURCE_DATE_EPOCH
+  if (env === undefined || env === '') return undefined
+  if (!/^\d+$/.test(env)) throw new UsageError(`SOURCE_DATE_EPOCH=${env} is not a whole number of seconds`)
+  return Number(env)
+}

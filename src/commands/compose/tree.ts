@@ -1,0 +1,67 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command.js'
+import {composeFlags, parseMetadataFlags, sourceDateEpochFrom} from '../../cli/compose-flags.js'
+import {composeTree, type ComposeResult} from '../../compose/tree.js'
+import {loadTreefile, printableTreefile} from '../../treefile/index.js'
+
+export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
+  static summary = 'Compose a treefile into an OSTree commit.'
+  static description = 'Runs plan → bootstrap (mmdebstrap) → customize → ostreeify → commit. When the inputs (treefile, referenced files, archive state, tool version) are unchanged since the ref\'s last commit, prints "No apparent changes since previous commit" and exits 0.'
+  static examples = [
+    '<%= config.bin %> <%= command.id %> treefiles/debian-trixie-minimal.yaml --repo out/repo',
+    '<%= config.bin %> <%= command.id %> treefiles/debian-trixie-minimal.yaml --print-only',
+    'SOURCE_DATE_EPOCH=1767225600 <%= config.bin %> <%= command.id %> treefiles/debian-trixie-minimal.yaml --repo out/repo --write-composejson-to out/compose.json',
+  ]
+
+  static args = {treefile: Args.string({description: 'Treefile (YAML or JSON).', required: true})}
+  static flags = {
+    ...composeFlags,
+    'print-only': Flags.boolean({description: 'Print the merged treefile as JSON and exit.'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {args} = await this.parse(ComposeTree)
+    const {flags} = this
+    const resolved = await loadTreefile(args.treefile, {arch: flags.arch})
+    if (flags['print-only']) {
+      const printable = printableTreefile(resolved)
+      if (!this.jsonEnabled()) this.log(JSON.stringify(printable, null, 2))
+      return printable
+    }
+    const quiet = this.jsonEnabled() || flags.quiet
+    const result = await composeTree({
+      resolved,
+      repo: flags.repo,
+      cacheDir: flags.cachedir,
+      forceNocache: flags['force-nocache'],
+      sourceDateEpoch: sourceDateEpochFrom(flags['source-date-epoch']),
+      extraMetadata: await parseMetadataFlags(flags),
+      writeCommitidTo: flags['write-commitid-to'],
+      writeComposejsonTo: flags['write-composejson-to'],
+      renderer: quiet ? 'silent' : process.stderr.isTTY && !process.env.CI ? 'default' : 'verbose',
+      warn: (message) => this.note(`warning: ${message}`),
+    })
+    if (!this.jsonEnabled()) this.printSummary(result)
+    return result
+  }
+
+  private printSummary(result: ComposeResult): void {
+    if (result.unchanged) {
+      this.log('No apparent changes since previous commit')
+      if (!this.flags.quiet) this.note(`${result.ref} stays at ${result.commit}${result.version ? ` (version ${result.version})` : ''}`)
+      return
+    }
+    this.log(result.commit)
+    const {diff} = result
+    this.note(
+      [
+        `ref:      ${result.ref}`,
+        `commit:   ${result.commit}${result.parent ? ` (parent ${result.parent.slice(0, 12)})` : ''}`,
+        ...(result.version ? [`version:  ${result.version}`] : []),
+        `repo:     ${result.repo}`,
+        `packages: ${result.packages.length} (${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed since the parent)`,
+        `time:     ${Object.entries(result.timings).map(([stage, seconds]) => `${stage} ${seconds}s`).join(', ')}`,
+      ].join('\n'),
+    )
+  }
+}

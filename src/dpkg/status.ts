@@ -1,0 +1,24 @@
+import {readFile} from 'node:fs/promises'
+
+export interface InstalledPackage {
+  name: string
+  version: string
+  architecture: string
+}
+
+/** Installed packages from a dpkg `status` file, sorted by name. */
+export async function readInstalledPackages(statusFile: string): Promise<InstalledPackage[]> {
+  const text = await readFile(statusFile, 'utf8')
+  const packages: InstalledPackage[] = []
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const field = (name: string): string | undefined => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1]
+    if (!/ installed$/.test(field('Status') ?? '')) continue
+    packages.push({name: field('Package') ?? '', version: field('Version') ?? '', architecture: field('Architecture') ?? ''})
+  }
+  return packages.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/** `name=version:arch`, the form the commit metadata lists. */
+export function packageId(pkg: InstalledPackage): string {
+  return `${pkg.name}=${pkg.version}:${pkg.architecture}`
+}

@@ -1,0 +1,88 @@
+/**
+ * Typed errors with a message meant for the user. The command layer
+ * (src/cli/base-command.ts) is the one place that turns them into output and
+ * an exit code; nothing else prints or exits.
+ */
+
+/** Exit codes, as DESIGN section 1 fixes them. */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  interrupted: 130,
+} as const
+
+export class AptOstreeError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.failed,
+    /** Extra lines printed after the message (a log path, stderr tail). */
+    readonly details: string[] = [],
+  ) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+/** A position in a file the user wrote. */
+export interface SourceLocation {
+  file: string
+  line: number
+  col: number
+}
+
+export interface Diagnostic {
+  location: SourceLocation
+  message: string
+}
+
+/** One or more problems in a treefile or the files it includes: exit 2. */
+export class TreefileError extends AptOstreeError {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'), ExitCode.usage)
+  }
+
+  static at(location: SourceLocation, message: string): TreefileError {
+    return new TreefileError([{location, message}])
+  }
+}
+
+/** Bad command-line input that is not about a treefile: exit 2. */
+export class UsageError extends AptOstreeError {
+  constructor(message: string) {
+    super(message, ExitCode.usage)
+  }
+}
+
+/** An external command failed: says which, how, and the end of its stderr. */
+export class ToolError extends AptOstreeError {
+  static readonly TAIL_LINES = 12
+
+  constructor(
+    readonly command: string,
+    message: string,
+    /** The last lines of stderr (up to a few hundred); the message shows the tail. */
+    readonly stderr: string[],
+    readonly logFile?: string,
+  ) {
+    super(message, ExitCode.failed, [
+      ...stderr.slice(-ToolError.TAIL_LINES).map((line) => `  ${line}`),
+      ...(logFile ? [`full log: ${logFile}`] : []),
+    ])
+  }
+}
+
+/** SIGINT or SIGTERM arrived: the work was undone. */
+export class InterruptedError extends AptOstreeError {
+  constructor(signal: string) {
+    super(`interrupted by ${signal}`, ExitCode.interrupted)
+  }
+}
+
+export function formatLocation({file, line, col}: SourceLocation): string {
+  return `${file}:${line}:${col}`
+}
+
+export function formatDiagnostic({location, message}: Diagnostic): string {
+  return `${formatLocation(location)}: ${message}`
+}

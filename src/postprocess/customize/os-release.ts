@@ -1,0 +1,19 @@
+import {readFile} from 'node:fs/promises'
+import {writeTreeFile, hostPathInTree} from '../../sandbox/rootfs-path.js'
+import type {StageContext} from '../../compose/context.js'
+
+/**
+ * rpm-ostree's mutate-os-release: in the real os-release file, replace the
+ * treefile's substring of VERSION and PRETTY_NAME with the commit version and
+ * append OSTREE_VERSION.
+ */
+export async function mutateOsRelease(context: StageContext, version: string): Promise<void> {
+  const needle = context.resolved.treefile['mutate-os-release']
+  if (!needle) return
+  const file = await hostPathInTree(context.root, '/usr/lib/os-release')
+  const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => !line.startsWith('OSTREE_VERSION='))
+  const mutated = lines.map((line) => (/^(VERSION|PRETTY_NAME)=/.test(line) ? line.replaceAll(needle, version) : line))
+  while (mutated.at(-1) === '') mutated.pop()
+  mutated.push(`OSTREE_VERSION='${version}'`, '')
+  await writeTreeFile(context.root, '/usr/lib/os-release', mutated.join('\n'))
+}

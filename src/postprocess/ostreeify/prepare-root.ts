@@ -1,0 +1,25 @@
+import {failureAt, originOf} from '../../treefile/index.js'
+import {runInTree} from '../../sandbox/bwrap.js'
+import {writeTreeFile} from '../../sandbox/rootfs-path.js'
+import type {TreeStep} from '../../compose/context.js'
+
+/**
+ * `/usr/lib/ostree/prepare-root.conf` from `composefs`. A value the tree's own
+ * ostree cannot honour fails here, before dracut copies the file into the
+ * initramfs: a deploy would fail with "support is not compiled in".
+ */
+export const prepareRoot: TreeStep = {
+  name: 'prepare-root.conf',
+  async run(context) {
+    const composefs = context.resolved.treefile.composefs as string
+    if (composefs === 'yes' || composefs === 'verity') {
+      const {stdout} = await runInTree(context.root, ['ostree', '--version'], {log: context.log, signal: context.signal, label: 'ostree --version in the tree'})
+      const features = /Features:\s*\n?((?:\s+- .*\n?)*)/.exec(stdout)?.[1] ?? stdout
+      if (!/\bcomposefs\b/.test(features)) {
+        const version = /Version: '([^']+)'/.exec(stdout)?.[1] ?? 'unknown'
+        throw failureAt(originOf(context.resolved, 'composefs'), `composefs: ${composefs} needs an ostree built with composefs, but the tree's ostree ${version} lists no composefs feature (use "no" or "maybe")`)
+      }
+    }
+    await writeTreeFile(context.root, '/usr/lib/ostree/prepare-root.conf', `[composefs]\nenabled = ${composefs}\n\n[sysroot]\nreadonly = true\n`)
+  },
+}

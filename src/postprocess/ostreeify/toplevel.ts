@@ -1,0 +1,60 @@
+import {chmod, mkdir, readdir, rm, symlink} from 'node:fs/promises'
+import path from 'node:path'
+import {writeTreeFile} from '../../sandbox/rootfs-path.js'
+import type {TreeStep} from '../../compose/context.js'
+import {tmpfilesDirectory} from './tmpfiles.js'
+
+/** Top-level directories that hold machine state, as links into /var (or /run). */
+const STATE_LINKS: Array<[string, string]> = [
+  ['home', 'var/home'],
+  ['root', 'var/roothome'],
+  ['srv', 'var/srv'],
+  ['mnt', 'var/mnt'],
+  ['media', 'run/media'],
+]
+const API_DIRECTORIES = ['dev', 'proc', 'sys', 'run', 'boot', 'var', 'sysroot']
+
+/**
+ * The OSTree top level: /sysroot and the /ostree link, state directories
+ * linked into /var with tmpfiles.d lines creating their targets, /tmp,
+ * /opt and /usr/local per `tmp-is-dir` and `opt-usrlocal`.
+ */
+export const topLevel: TreeStep = {
+  name: 'top-level layout',
+  async run({root, resolved}) {
+    const {treefile} = resolved
+    const lines = [
+      tmpfilesDirectory('/var/home', 0o755, 'root', 'root'),
+      tmpfilesDirectory('/var/roothome', 0o700, 'root', 'root'),
+      tmpfilesDirectory('/var/srv', 0o755, 'root', 'root'),
+      tmpfilesDirectory('/var/mnt', 0o755, 'root', 'root'),
+      tmpfilesDirectory('/run/media', 0o755, 'root', 'root'),
+    ]
+    const links = [...STATE_LINKS]
+    if (treefile['opt-usrlocal'] === 'var') {
+      links.push(['opt', 'var/opt'], ['usr/local', '../var/usrlocal'])
+      lines.push(tmpfilesDirectory('/var/opt', 0o755, 'root', 'root'), tmpfilesDirectory('/var/usrlocal', 0o755, 'root', 'root'))
+      // Keep the usual /usr/local skeleton on the machine.
+      for (const sub of await readdir(path.join(root, 'usr/local')).catch(() => [] as string[])) {
+        lines.push(tmpfilesDirectory(`/var/usrlocal/${sub}`, 0o755, 'root', 'root'))
+      }
+    } else {
+      for (const directory of ['opt', 'usr/local']) await mkdir(path.join(root, directory), {recursive: true, mode: 0o755})
+    }
+    for (const [link, target] of links) {
+      await rm(path.join(root, link), {recursive: true, force: true})
+      await symlink(target, path.join(root, link))
+    }
+    for (const directory of API_DIRECTORIES) await mkdir(path.join(root, directory), {recursive: true, mode: 0o755})
+    await rm(path.join(root, 'ostree'), {recursive: true, force: true})
+    await symlink('sysroot/ostree', path.join(root, 'ostree'))
+    await rm(path.join(root, 'tmp'), {recursive: true, force: true})
+    if (treefile['tmp-is-dir']) {
+      await mkdir(path.join(root, 'tmp'))
+      await chmod(path.join(root, 'tmp'), 0o1777)
+    } else {
+      await symlink('sysroot/tmp', path.join(root, 'tmp'))
+    }
+    await writeTreeFile(root, '/usr/lib/tmpfiles.d/apt-ostree-integration.conf', `# Written by apt-ostree: targets of the top-level links.\n${lines.join('\n')}\n`)
+  },
+}

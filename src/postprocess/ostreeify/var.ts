@@ -1,0 +1,56 @@
+import {mkdir, readlink, rm} from 'node:fs/promises'
+import path from 'node:path'
+import {accountNames} from '../accounts.js'
+import {walkTree} from '../walk.js'
+import {writeTreeFile} from '../../sandbox/rootfs-path.js'
+import type {TreeStep} from '../../compose/context.js'
+import {declaredTmpfilesPaths, tmpfilesDirectory, tmpfilesLink} from './tmpfiles.js'
+
+export const AUTOVAR_CONF = 'apt-ostree-autovar.conf'
+
+/** /var state that means nothing in an image and would become dead tmpfiles lines. */
+const SKIPPED = ['var/lib/systemd/deb-systemd-helper-enabled', 'var/lib/systemd/deb-systemd-user-helper-enabled', 'var/cache', 'var/log']
+
+/**
+ * /var belongs to the machine, not the image (ostree applies an image's /var
+ * only at first install): every directory and link in it becomes a
+ * tmpfiles.d line, then /var is emptied. Regular files cannot be expressed
+ * that way and are dropped, with a warning.
+ */
+export const varToTmpfiles: TreeStep = {
+  name: '/var to tmpfiles.d',
+  async run(context) {
+    const {root} = context
+    const names = await accountNames(root)
+    const declared = await declaredTmpfilesPaths(root, [AUTOVAR_CONF])
+    const lines: string[] = []
+    const dropped: string[] = []
+    for await (const entry of walkTree(root, 'var')) {
+      const target = '/' + entry.relative
+      if (SKIPPED.some((skip) => entry.relative === skip || entry.relative.startsWith(skip + '/'))) {
+        if (entry.stats.isFile()) dropped.push(target)
+        continue
+      }
+      if (entry.stats.isDirectory()) {
+        if (!declared.has(target)) lines.push(tmpfilesDirectory(target, entry.stats.mode, names.user(entry.stats.uid), names.group(entry.stats.gid)))
+      } else if (entry.stats.isSymbolicLink()) {
+        let destination = await readlink(entry.absolute)
+        // Absolute links inside /var are written relative, so they resolve in any root.
+        if (destination.startsWith('/')) destination = path.posix.relative(path.posix.dirname(target), destination)
+        if (!declared.has(target)) lines.push(tmpfilesLink(target, destination))
+      } else {
+        dropped.push(target)
+      }
+    }
+    // Directories apt and the journal expect, now that the caches and logs are gone.
+    for (const directory of ['/var/cache', '/var/cache/apt', '/var/cache/apt/archives', '/var/cache/apt/archives/partial', '/var/log']) {
+      if (!declared.has(directory)) lines.push(tmpfilesDirectory(directory, directory.endsWith('partial') ? 0o700 : 0o755, directory.endsWith('partial') ? '_apt' : 'root', 'root'))
+    }
+    await writeTreeFile(root, `/usr/lib/tmpfiles.d/${AUTOVAR_CONF}`, `# Written by apt-ostree from the image's /var.\n${lines.join('\n')}\n`)
+    if (dropped.length > 0) {
+      context.warn(`dropped ${dropped.length} file(s) from /var (state belongs to tmpfiles.d or the first boot): ${dropped.slice(0, 8).join(', ')}${dropped.length > 8 ? ', ...' : ''}`)
+    }
+    await rm(path.join(root, 'var'), {recursive: true, force: true})
+    await mkdir(path.join(root, 'var'), {mode: 0o755})
+  },
+}

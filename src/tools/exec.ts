@@ -1,0 +1,129 @@
+import {createWriteStream, type WriteStream} from 'node:fs'
+import {once} from 'node:events'
+import {execa, type Options} from 'execa'
+import {AptOstreeError, InterruptedError, ToolError} from '../errors.js'
+
+/** Every external command's full output, appended to one log file per compose. */
+export class CommandLog {
+  private readonly stream: WriteStream
+
+  constructor(readonly path: string) {
+    this.stream = createWriteStream(path, {flags: 'a'})
+  }
+
+  write(text: string): void {
+    this.stream.write(text.endsWith('\n') ? text : text + '\n')
+  }
+
+  async close(): Promise<void> {
+    this.stream.end()
+    await once(this.stream, 'close')
+  }
+}
+
+export interface RunOptions {
+  /** What the command is, for messages ("dracut in the tree"); default: the command and its verb. */
+  label?: string
+  cwd?: string
+  env?: Record<string, string | undefined>
+  /** Replace the environment instead of extending it. */
+  extendEnv?: boolean
+  input?: string | Buffer
+  log?: CommandLog
+  /** Each line of stdout and stderr as it arrives (progress sub-lines). */
+  onLine?: (line: string) => void
+  signal?: AbortSignal
+  /** Keep stdout in memory and return it (default true). */
+  captureStdout?: boolean
+  /** Stream stdout to this file descriptor or stream instead of capturing it. */
+  stdout?: Options['stdout']
+}
+
+export interface RunResult {
+  stdout: string
+  stderr: string
+}
+
+/** The Debian package that provides each host command, for "not found" hints. */
+export const COMMAND_PACKAGES: Record<string, string> = {
+  mmdebstrap: 'mmdebstrap',
+  bwrap: 'bubblewrap',
+  ostree: 'ostree',
+  skopeo: 'skopeo',
+  umoci: 'umoci',
+  zstd: 'zstd',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-img': 'qemu-utils',
+  'mkfs.ext4': 'e2fsprogs',
+  'mkfs.vfat': 'dosfstools',
+  mcopy: 'mtools',
+  sfdisk: 'fdisk',
+}
+
+/**
+ * Run an external command with an argument array (never a shell string).
+ * Output goes line by line to the log and the progress callback; a failure
+ * throws a ToolError naming the command, its exit status and its last
+ * stderr lines; an abort throws InterruptedError after the child is killed.
+ */
+export async function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const {log, onLine, signal} = options
+  log?.write(`$ ${[command, ...args].map(quoteForLog).join(' ')}`)
+  const stderrLines: string[] = []
+  const child = execa(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: options.extendEnv ?? true,
+    input: options.input,
+    reject: false,
+    cancelSignal: signal,
+    forceKillAfterDelay: 5000,
+    stdout: options.stdout ?? 'pipe',
+    stderr: 'pipe',
+    stripFinalNewline: false,
+    maxBuffer: 1024 * 1024 * 1024,
+    buffer: {stdout: options.captureStdout ?? true, stderr: false},
+  })
+  const forward = (stream: NodeJS.ReadableStream | null, isError: boolean): void => {
+    let pending = ''
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString('utf8')).split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) handle(line, isError)
+    })
+    stream?.on('end', () => pending && handle(pending, isError))
+  }
+  const handle = (line: string, isError: boolean): void => {
+    log?.write(line)
+    if (isError) {
+      stderrLines.push(line)
+      if (stderrLines.length > 200) stderrLines.splice(0, 100)
+    }
+    if (line.trim()) onLine?.(line)
+  }
+  if (options.stdout === undefined || options.stdout === 'pipe') forward(child.stdout, false)
+  forward(child.stderr, true)
+  const result = await child
+  const stderr = stderrLines.join('\n')
+  if (result.isCanceled || signal?.aborted) throw new InterruptedError(String(signal?.reason ?? 'SIGINT'))
+  if (result.failed) {
+    const error = result as unknown as {code?: string}
+    if (error.code === 'ENOENT') {
+      const pkg = COMMAND_PACKAGES[command]
+      throw new AptOstreeError(`${command}: command not found${pkg ? ` (apt-get install --no-install-recommends ${pkg})` : ''}`)
+    }
+    const how = result.signal ? `was killed by ${result.signal}` : `failed with exit code ${result.exitCode}`
+    throw new ToolError(command, `${options.label ?? commandName(command, args)} ${how}`, stderrLines, log?.path)
+  }
+  return {stdout: typeof result.stdout === 'string' ? result.stdout : '', stderr}
+}
+
+/** "ostree commit", "bwrap dracut": the command and what it runs, for messages. */
+function commandName(command: string, args: string[]): string {
+  const sub = args.find((arg) => !arg.startsWith('-') && !arg.includes('/') && !arg.includes('='))
+  return sub ? `${command} ${sub}` : command
+}
+
+function quoteForLog(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`
+}

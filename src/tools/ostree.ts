@@ -1,0 +1,68 @@
+import {access} from 'node:fs/promises'
+import path from 'node:path'
+import {ToolError} from '../errors.js'
+import {run, type RunOptions} from './exec.js'
+
+/** The host's ostree, for repository operations (the target's own ostree runs in the tree). */
+export class OstreeRepo {
+  constructor(readonly path: string) {}
+
+  private ostree(args: string[], options: RunOptions = {}): Promise<{stdout: string}> {
+    return run('ostree', [...args, `--repo=${this.path}`], {label: `ostree ${args[0]}`, ...options})
+  }
+
+  async exists(): Promise<boolean> {
+    return access(path.join(this.path, 'config')).then(() => true, () => false)
+  }
+
+  async init(mode: 'archive' | 'bare-user', options: RunOptions = {}): Promise<void> {
+    await this.ostree(['init', `--mode=${mode}`], options)
+  }
+
+  /** The commit a ref points at, or undefined when the ref does not exist. */
+  async resolve(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.ostree(['rev-parse', ref])).stdout.trim()
+    } catch (error) {
+      if (error instanceof ToolError) return undefined
+      throw error
+    }
+  }
+
+  /** One metadata value of a commit as GVariant text, or undefined when absent. */
+  async metadata(commit: string, key: string): Promise<string | undefined> {
+    try {
+      return (await this.ostree(['show', commit, `--print-metadata-key=${key}`])).stdout.trim()
+    } catch (error) {
+      if (error instanceof ToolError) return undefined
+      throw error
+    }
+  }
+
+  async commit(args: string[], options: RunOptions = {}): Promise<string> {
+    return (await this.ostree(['commit', ...args], options)).stdout.trim()
+  }
+
+  /** Point `ref` at `commit` (after the whole compose succeeded). */
+  async setRef(ref: string, commit: string, options: RunOptions = {}): Promise<void> {
+    await this.ostree(['refs', '--force', `--create=${ref}`, commit], options)
+  }
+
+  async summary(options: RunOptions = {}): Promise<void> {
+    await this.ostree(['summary', '--update'], options)
+  }
+}
+
+/** A GVariant text string: 'it''s' style quoting is not GVariant's; backslash-escape. */
+export function gvariantString(text: string): string {
+  return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`
+}
+
+/** Parse a GVariant text string or array of strings, as `ostree show` prints them. */
+export function parseGvariantStrings(text: string): string[] {
+  const strings: string[] = []
+  for (const match of text.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)) {
+    strings.push((match[1] ?? match[2]).replace(/\\(.)/g, '$1'))
+  }
+  return strings
+}

@@ -1,0 +1,26 @@
+export {hostArchitecture, loadTreefile, type PackageSpec, type ResolvedTreefile, type TreefileConfig} from './load.js'
+
+import type {ResolvedTreefile} from './load.js'
+
+/** The merged treefile as `--print` shows it (and as the input hash reads it). */
+export function printableTreefile(resolved: ResolvedTreefile): Record<string, unknown> {
+  return {...resolved.treefile, basearch: resolved.arch}
+}
+
+/** The one-line summary of `compose validate`. */
+export function describeTreefile(name: string, resolved: ResolvedTreefile): string {
+  return `${name}: valid: ref ${resolved.treefile.ref}, ${resolved.packages.length} packages, ${resolved.treefile.repos.length} repos, ${resolved.treefiles.length} treefile(s) merged`
+}
+
+import {AptOstreeError, formatLocation, type SourceLocation} from '../errors.js'
+import {fileStart, locate, pointer, type Located} from './location.js'
+
+/** Where a part of the treefile was written, e.g. originOf(resolved, 'units', 2). */
+export function originOf(resolved: ResolvedTreefile, ...segments: Array<string | number>): Located {
+  return locate(resolved.origins, pointer(...segments), fileStart(resolved.path))
+}
+
+/** A compose failure caused by a treefile value: located, exit 1. */
+export function failureAt(origin: SourceLocation, message: string, details: string[] = []): AptOstreeError {
+  return new AptOstreeError(`${formatLocation(origin)}: ${message}`, 1, details)
+}
