@@ -200,10 +200,10 @@ export function validateAgainstSchema(value: unknown, origins: Origins, start: L
     if (error.keyword === 'if' || error.keyword === 'false schema') continue
     // A bad property name is reported once, by its propertyNames error, at the key.
     if (error.propertyName !== undefined) continue
-    // `items: false` after prefixItems repeats what maxItems says.
-    if (error.keyword === 'items' && errors.some((other) => other.keyword === 'maxItems' && other.instancePath === error.instancePath)) continue
-    // One message per string: "must not be empty" says more than a pattern, a pattern more than a length.
     const sameValue = (keyword: string): boolean => errors.some((other) => other.keyword === keyword && other.instancePath === error.instancePath)
+    // `items: false` after prefixItems repeats what maxItems says.
+    if (error.keyword === 'items' && sameValue('maxItems')) continue
+    // One message per string: "must not be empty" says more than a pattern, a pattern more than a length.
     if (error.keyword === 'pattern' && sameValue('minLength')) continue
     if (error.keyword === 'maxLength' && sameValue('pattern')) continue
     const {message: text, ptr, part} = message(error, error.data)

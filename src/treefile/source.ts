@@ -95,9 +95,10 @@ export function parseText(text: string, absolute: string): ParseResult {
     const diagnostics: Diagnostic[] = []
     for (const error of doc.errors) {
       const {offset, message} = yamlError(error, doc, text)
-      // One message per place: the parser often says the same thing twice.
-      if (diagnostics.some((diagnostic) => diagnostic.location.line === at(offset).line && diagnostic.location.col === at(offset).col)) continue
-      diagnostics.push({location: at(offset), message: `YAML syntax error: ${message}`})
+      const location = at(offset)
+      // One message per place: the parser often reports one mistake twice.
+      if (diagnostics.some((seen) => seen.location.line === location.line && seen.location.col === location.col)) continue
+      diagnostics.push({location, message: `YAML syntax error: ${message}`})
     }
     return {ok: false, diagnostics}
   }

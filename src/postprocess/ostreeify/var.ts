@@ -27,10 +27,8 @@ export const varToTmpfiles: TreeStep = {
     const dropped: string[] = []
     for await (const entry of walkTree(root, 'var')) {
       const target = '/' + entry.relative
-      if (SKIPPED.some((skip) => entry.relative === skip || entry.relative.startsWith(skip + '/'))) {
-        if (entry.stats.isFile()) dropped.push(target)
-        continue
-      }
+      // Caches, logs and helper state are expected to go: no warning for them.
+      if (SKIPPED.some((skip) => entry.relative === skip || entry.relative.startsWith(skip + '/'))) continue
       if (entry.stats.isDirectory()) {
         if (!declared.has(target)) lines.push(tmpfilesDirectory(target, entry.stats.mode, names.user(entry.stats.uid), names.group(entry.stats.gid)))
       } else if (entry.stats.isSymbolicLink()) {

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the host tools apt-ostree and its tests run, from Debian's archive.
+# Recommends stay off: a recommended systemd-resolved would replace
+# /etc/resolv.conf on the host.
+set -eu
+
+PACKAGES="mmdebstrap bubblewrap ostree skopeo umoci zstd debian-archive-keyring
+  qemu-system-x86 qemu-utils ovmf e2fsprogs dosfstools mtools fdisk ca-certificates"
+
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write(String(a>20||(a===20&&b>=19)))' 2>/dev/null || echo false)
+if [ "$node_ok" != true ]; then
+  echo "apt-ostree needs Node.js >= 20.19 (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+missing=""
+for pkg in $PACKAGES; do
+  dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing host packages:$missing (run this script as root)" >&2
+    exit 1
+  fi
+  echo "installing:$missing" >&2
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi

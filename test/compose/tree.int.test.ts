@@ -1,0 +1,156 @@
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {repoRoot, runCli, STACK_FRAME, type CliResult} from '../helpers/cli.js'
+import {execa} from 'execa'
+import {RepoReader} from '../helpers/ostree.js'
+
+// One real compose (mmdebstrap, bwrap, dracut, ostree against the Debian
+// archive) of a treefile that uses each customize key, read by many tests.
+const cacheDir = path.join(repoRoot, '.cache/test')
+const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-compose-'))
+const repo = path.join(work, 'repo')
+const fixtures = 'test/fixtures/compose'
+const ref = 'test/13/amd64/keys'
+const commit = (treefile: string, ...extra: string[]): Promise<CliResult> =>
+  runCli(['compose', 'tree', `${fixtures}/${treefile}`, '--repo', repo, '--cachedir', cacheDir, ...extra], {env: {CI: 'true'}})
+
+let first: CliResult
+let composeJson: {commit: string; packages: string[]; version: string; inputhash: string; diff: {added: string[]}}
+const tree = new RepoReader(repo, ref)
+
+beforeAll(async () => {
+  first = await commit('keys.yaml', '--write-composejson-to', path.join(work, 'compose.json'), '--source-date-epoch', '1767225600')
+  if (first.exitCode !== 0) throw new Error(`compose failed:\n${first.stderr}`)
+  composeJson = JSON.parse(readFileSync(path.join(work, 'compose.json'), 'utf8'))
+})
+
+afterAll(() => rmSync(work, {recursive: true, force: true}))
+
+describe('compose tree: the OSTree layout', () => {
+  test('kernel and initramfs in /usr/lib/modules/$kver, mode 0644, /boot empty', async () => {
+    const kver = await tree.metadata('ostree.linux')
+    const dir = `/usr/lib/modules/${kver.replaceAll("'", '')}`
+    expect((await tree.stat(`${dir}/vmlinuz`))?.mode).toBe('-00644')
+    expect((await tree.stat(`${dir}/initramfs.img`))?.mode).toBe('-00644')
+    expect(await tree.list('/boot')).toEqual([])
+  })
+
+  test('/etc is /usr/etc, the dpkg database is in /usr, /var holds nothing', async () => {
+    expect(await tree.stat('/etc')).toBeUndefined()
+    expect((await tree.stat('/usr/etc/passwd'))?.mode).toBe('-00644')
+    expect(await tree.cat('/usr/share/dpkg/database/status')).toMatch(/^Package: systemd$/m)
+    expect(await tree.list('/var')).toEqual([])
+    const autovar = await tree.cat('/usr/lib/tmpfiles.d/apt-ostree-autovar.conf')
+    expect(autovar).toContain('L /var/lib/dpkg - - - - ../../usr/share/dpkg/database')
+    expect(autovar).toMatch(/^d \/var\/lib\/apt\/lists\/partial 0700 _apt root - -$/m)
+  })
+
+  test('top level: /sysroot, /ostree -> sysroot/ostree, state links into /var, /tmp 1777', async () => {
+    expect((await tree.stat('/sysroot'))?.mode).toBe('d00755')
+    expect(await tree.stat('/ostree')).toEqual({mode: 'l00777', target: 'sysroot/ostree'})
+    expect((await tree.stat('/home'))?.target).toBe('var/home')
+    expect((await tree.stat('/root'))?.target).toBe('var/roothome')
+    expect((await tree.stat('/usr/local'))?.target).toBe('../var/usrlocal')
+    expect((await tree.stat('/tmp'))?.mode).toBe('d01777')
+    expect(await tree.cat('/usr/lib/tmpfiles.d/apt-ostree-integration.conf')).toContain('d /var/roothome 0700 root root - -')
+  })
+
+  test('prepare-root.conf from composefs, dracut and kernel-install config', async () => {
+    expect(await tree.cat('/usr/lib/ostree/prepare-root.conf')).toBe('[composefs]\nenabled = no\n\n[sysroot]\nreadonly = true\n')
+    expect(await tree.cat('/usr/lib/dracut/dracut.conf.d/10-apt-ostree.conf')).toContain('add_dracutmodules+=" ostree "')
+    expect(await tree.cat('/usr/lib/kernel/install.conf')).toBe('layout=ostree\n')
+  })
+
+  test('machine-id is empty (machineid-compat), the treefile is in the tree', async () => {
+    expect(await tree.cat('/usr/etc/machine-id')).toBe('')
+    expect(JSON.parse(await tree.cat('/usr/share/apt-ostree/treefile.json')).ref).toBe(ref)
+  })
+})
+
+describe('compose tree: commit metadata', () => {
+  test('version, bootable, kernel, input hash, packages, treefile metadata', async () => {
+    expect(await tree.metadata('ostree.bootable')).toBe('true')
+    expect(await tree.metadata('ostree.linux')).toMatch(/^'\d+\.\d+.*-amd64'$/)
+    expect(await tree.metadata('version')).toBe(`'${composeJson.version}'`)
+    expect(composeJson.version).toMatch(/^13\.\d{8}\.0$/)
+    expect(await tree.metadata('apt-ostree.inputhash')).toBe(`'${composeJson.inputhash}'`)
+    expect(await tree.metadata('apt-ostree.packages')).toMatch(/'systemd=[^']+:amd64'/)
+    expect(await tree.metadata('org.example.test')).toBe("'yes'")
+    expect(composeJson.packages.length).toBeGreaterThan(100)
+    expect(composeJson.diff.added.length).toBe(composeJson.packages.length)
+  })
+
+  test('the commit timestamp is SOURCE_DATE_EPOCH', async () => {
+    const show = (await execa('ostree', [`--repo=${repo}`, 'show', ref])).stdout
+    expect(show).toMatch(/Date:\s+2026-01-01 00:00:00 \+0000/)
+  })
+})
+
+describe('compose tree: treefile keys', () => {
+  test('add-files copies into /usr/etc', async () => {
+    expect(await tree.cat('/usr/etc/motd')).toBe('Welcome to the apt-ostree test tree.\n')
+  })
+
+  test('remove-files and remove-from-packages remove', async () => {
+    expect(await tree.stat('/usr/etc/issue.net')).toBeUndefined()
+    expect(await tree.stat('/usr/share/common-licenses/Artistic')).toBeUndefined()
+    expect(await tree.stat('/usr/share/common-licenses/GPL-3')).toBeDefined()
+  })
+
+  test('units are enabled, default-target is linked in /usr', async () => {
+    expect((await tree.stat('/usr/etc/systemd/system/timers.target.wants/fstrim.timer'))?.target).toMatch(/^(\/usr)?\/lib\/systemd\/system\/fstrim\.timer$/)
+    expect((await tree.stat('/usr/lib/systemd/system/default.target'))?.target).toBe('multi-user.target')
+  })
+
+  test('mutate-os-release puts the version into os-release', async () => {
+    const osRelease = await tree.cat('/usr/lib/os-release')
+    expect(osRelease).toContain(`VERSION="${composeJson.version} (trixie)"`)
+    expect(osRelease).toContain(`OSTREE_VERSION='${composeJson.version}'`)
+  })
+
+  test('readonly-executables drops write bits', async () => {
+    expect((await tree.stat('/usr/bin/bash'))?.mode).toBe('-00555')
+  })
+
+  test('postprocess scripts run, inline first, in a sandbox without network', async () => {
+    expect(await tree.cat('/usr/share/apt-ostree-test-inline')).toBe('inline\n')
+    expect(await tree.cat('/usr/share/apt-ostree-test/source-date-epoch')).toBe('1767225600\n')
+    expect(await tree.cat('/usr/share/apt-ostree-test/lang')).toBe('C.UTF-8\n')
+    expect(await tree.cat('/usr/share/apt-ostree-test/network')).toBe('unreachable\n')
+    expect(await tree.stat('/apt-ostree-sandbox-marker')).toBeDefined()
+    expect(existsSync('/apt-ostree-sandbox-marker')).toBe(false)
+  })
+})
+
+describe('compose tree: reruns and faults', () => {
+  test('an unchanged rerun prints "No apparent changes since previous commit"', async () => {
+    const start = performance.now()
+    const rerun = await commit('keys.yaml', '--source-date-epoch', '1767225600')
+    expect(rerun.exitCode).toBe(0)
+    expect(rerun.stdout).toContain('No apparent changes since previous commit')
+    expect(await tree.revParse()).toBe(composeJson.commit)
+    expect(performance.now() - start).toBeLessThan(10_000)
+  })
+
+  test('a failing postprocess script names its treefile line and exit code; no ref is written', async () => {
+    const failed = await commit('failing-script.yaml')
+    expect(failed.exitCode).toBe(1)
+    expect(failed.stderr).toMatch(/test\/fixtures\/compose\/failing-script\.yaml:4:5: postprocess script 2 failed with exit code 3/)
+    expect(failed.stderr).toContain('about to fail')
+    expect(failed.stderr).not.toMatch(STACK_FRAME)
+    expect(await new RepoReader(repo, 'test/failing').revParse()).toBeUndefined()
+  })
+
+  test('a package that does not exist names the package and its treefile line', async () => {
+    const failed = await commit('missing-package.yaml')
+    expect(failed.exitCode).toBe(1)
+    expect(failed.stderr).toMatch(/test\/fixtures\/compose\/missing-package\.yaml:4:5: package "apt-ostree-no-such-package": Unable to locate package/)
+    expect(await new RepoReader(repo, 'test/missing-package').revParse()).toBeUndefined()
+  })
+
+  test('the work dir is gone after success and failure', () => {
+    expect(existsSync(path.join(cacheDir, 'work')) ? readdirSync(path.join(cacheDir, 'work')) : []).toEqual([])
+  })
+})
