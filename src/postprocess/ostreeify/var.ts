@@ -9,7 +9,21 @@ import {declaredTmpfilesPaths, tmpfilesDirectory, tmpfilesLink} from './tmpfiles
 export const AUTOVAR_CONF = 'apt-ostree-autovar.conf'
 
 /** /var state that means nothing in an image and would become dead tmpfiles lines. */
-const SKIPPED = ['var/lib/systemd/deb-systemd-helper-enabled', 'var/lib/systemd/deb-systemd-user-helper-enabled', 'var/cache', 'var/log']
+const SKIPPED = ['var/lib/systemd/deb-systemd-helper-enabled', 'var/lib/systemd/deb-systemd-user-helper-enabled', 'var/cache', 'var/log', 'var/lib/apt/lists/partial']
+
+/**
+ * Directories apt and the journal expect, with fixed owners: apt chowns its
+ * partial dirs to _apt only when it downloads, so what the tree holds depends
+ * on the .deb cache and would make builds differ.
+ */
+const FIXED: Array<[string, number, string]> = [
+  ['/var/cache', 0o755, 'root'],
+  ['/var/cache/apt', 0o755, 'root'],
+  ['/var/cache/apt/archives', 0o755, 'root'],
+  ['/var/cache/apt/archives/partial', 0o700, '_apt'],
+  ['/var/lib/apt/lists/partial', 0o700, '_apt'],
+  ['/var/log', 0o755, 'root'],
+]
 
 /**
  * /var belongs to the machine, not the image (ostree applies an image's /var
@@ -40,9 +54,8 @@ export const varToTmpfiles: TreeStep = {
         dropped.push(target)
       }
     }
-    // Directories apt and the journal expect, now that the caches and logs are gone.
-    for (const directory of ['/var/cache', '/var/cache/apt', '/var/cache/apt/archives', '/var/cache/apt/archives/partial', '/var/log']) {
-      if (!declared.has(directory)) lines.push(tmpfilesDirectory(directory, directory.endsWith('partial') ? 0o700 : 0o755, directory.endsWith('partial') ? '_apt' : 'root', 'root'))
+    for (const [directory, mode, owner] of FIXED) {
+      if (!declared.has(directory)) lines.push(tmpfilesDirectory(directory, mode, owner, 'root'))
     }
     await writeTreeFile(root, `/usr/lib/tmpfiles.d/${AUTOVAR_CONF}`, `# Written by apt-ostree from the image's /var.\n${lines.join('\n')}\n`)
     if (dropped.length > 0) {
