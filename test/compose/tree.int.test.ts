@@ -63,8 +63,10 @@ describe('compose tree: the OSTree layout', () => {
     expect(await tree.cat('/usr/lib/kernel/install.conf')).toBe('layout=ostree\n')
   })
 
-  test('machine-id is empty (machineid-compat), the treefile is in the tree', async () => {
+  test('machine-id is empty (machineid-compat), no host file leaks in, the treefile is in the tree', async () => {
     expect(await tree.cat('/usr/etc/machine-id')).toBe('')
+    expect(await tree.stat('/usr/etc/resolv.conf')).toBeUndefined()
+    expect(await tree.stat('/usr/etc/hostname')).toBeUndefined()
     expect(JSON.parse(await tree.cat('/usr/share/apt-ostree/treefile.json')).ref).toBe(ref)
   })
 })

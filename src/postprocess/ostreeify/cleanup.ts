@@ -1,4 +1,4 @@
-import {chmod, mkdir, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, lstat, mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../../errors.js'
 import {walkTree} from '../walk.js'
@@ -44,7 +44,9 @@ export const treefileJson: TreeStep = {
 }
 
 /** Lock and backup files of the account databases (rpm-ostree removes the same). */
-const ETC_LEFTOVERS = ['.pwd.lock', 'passwd-', 'group-', 'shadow-', 'gshadow-', 'subuid-', 'subgid-', 'resolv.conf', 'hostname']
+const ETC_LEFTOVERS = ['.pwd.lock', 'passwd-', 'group-', 'shadow-', 'gshadow-', 'subuid-', 'subgid-']
+/** Files mmdebstrap copies from the host for the bootstrap: the image must not carry the host's. */
+const HOST_COPIES = ['resolv.conf', 'hostname']
 
 /**
  * /etc becomes /usr/etc, the default config ostree 3-way merges on upgrade;
@@ -55,10 +57,9 @@ export const etcToUsrEtc: TreeStep = {
   name: '/etc to /usr/etc',
   async run({root, resolved}) {
     const etc = path.join(root, 'etc')
-    for (const name of ETC_LEFTOVERS) {
-      // resolv.conf and hostname are only dropped when empty or dangling: they are the host's, not the image's.
-      if ((name === 'resolv.conf' || name === 'hostname') && !(await isEmptyOrDangling(path.join(etc, name)))) continue
-      await rm(path.join(etc, name), {force: true})
+    for (const name of ETC_LEFTOVERS) await rm(path.join(etc, name), {force: true})
+    for (const name of HOST_COPIES) {
+      if (await isHostCopy(path.join(etc, name), path.join('/etc', name))) await rm(path.join(etc, name), {force: true})
     }
     await rm(path.join(etc, 'machine-id'), {force: true})
     if (resolved.treefile['machineid-compat']) await writeFile(path.join(etc, 'machine-id'), '', {mode: 0o444})
@@ -67,7 +68,11 @@ export const etcToUsrEtc: TreeStep = {
   },
 }
 
-async function isEmptyOrDangling(file: string): Promise<boolean> {
-  const info = await stat(file).catch(() => undefined)
-  return !info || info.size === 0
+/** A regular file that is empty or the same as the host's (a link, such as resolved's stub, is the image's own). */
+async function isHostCopy(file: string, hostFile: string): Promise<boolean> {
+  const info = await lstat(file).catch(() => undefined)
+  if (!info?.isFile()) return false
+  if (info.size === 0) return true
+  const [mine, host] = await Promise.all([readFile(file).catch(() => undefined), readFile(hostFile).catch(() => undefined)])
+  return mine !== undefined && host !== undefined && mine.equals(host)
 }
