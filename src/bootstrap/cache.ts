@@ -1,5 +1,6 @@
 import {mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
+import {pathExists} from '../fs.js'
 import {run, type RunOptions} from '../tools/exec.js'
 
 /** Bootstrapped trees kept: the newest few, so a cache dir does not grow without bound. */
@@ -18,7 +19,7 @@ export class RootfsCache {
   }
 
   async has(hash: string): Promise<boolean> {
-    return stat(path.join(this.entry(hash), 'usr')).then(() => true, () => false)
+    return pathExists(path.join(this.entry(hash), 'usr'))
   }
 
   /** Copy the cached tree to `target` (reflinks where the filesystem has them). */

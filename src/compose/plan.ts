@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {printableTreefile, type ResolvedTreefile} from '../treefile/index.js'
-import {parseGvariantStrings, type OstreeRepo} from '../tools/ostree.js'
+import type {OstreeRepo} from '../tools/ostree.js'
 import {canonicalJson, sha256} from './canonical.js'
 import {fetchReleases, type ReleaseState} from './releases.js'
 import {TOOL_VERSION} from '../version.js'
@@ -51,7 +51,8 @@ export async function plan(resolved: ResolvedTreefile, options: PlanOptions): Pr
       tool: TOOL_VERSION,
       arch: resolved.arch,
       repos: t.repos,
-      keyrings: await fileDigests(Object.values(resolved.keyrings), base),
+      // The keyrings are among the referenced files: their digests are already read.
+      keyrings: Object.values(resolved.keyrings).map((keyring) => digests[path.relative(base, keyring)]),
       releases: releaseDigests,
       variant: t.variant,
       packages: resolved.packages.map((entry) => entry.spec).sort(),
@@ -63,7 +64,7 @@ export async function plan(resolved: ResolvedTreefile, options: PlanOptions): Pr
     }),
   )
   const parent = await options.repo.resolve(t.ref)
-  const previousHash = parent ? parseGvariantStrings((await options.repo.metadata(parent, 'apt-ostree.inputhash')) ?? '')[0] : undefined
+  const previousHash = parent ? (await options.repo.metadataStrings(parent, 'apt-ostree.inputhash'))[0] : undefined
   return {ref: t.ref, parent, inputHash, bootstrapHash, sourceDateEpoch, releases, unchanged: previousHash === inputHash}
 }
 

@@ -6,7 +6,7 @@ import {RootfsCache} from '../bootstrap/cache.js'
 import {packageId} from '../dpkg/status.js'
 import {commitTree} from '../ostree/commit.js'
 import {customize, ostreeify} from '../postprocess/index.js'
-import {OstreeRepo, parseGvariantStrings} from '../tools/ostree.js'
+import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import type {StageContext} from './context.js'
 import {nextVersion, plan, type Plan} from './plan.js'
@@ -145,7 +145,7 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
           skip: (ctx) => Boolean(ctx.plan?.unchanged && !options.forceNocache),
           task: (ctx, task) =>
             timed('customize', async () => {
-              const previous = ctx.plan!.parent ? parseGvariantStrings((await repo.metadata(ctx.plan!.parent, 'version')) ?? '')[0] : undefined
+              const previous = ctx.plan!.parent ? (await repo.metadataStrings(ctx.plan!.parent, 'version'))[0] : undefined
               const version = options.extraMetadata.version ?? nextVersion(resolved.treefile['automatic-version-prefix'], resolved.treefile['automatic-version-suffix'], previous, new Date())
               ctx.result = {version} as ComposeResult
               await customize(stageContext(task, ctx.plan!.sourceDateEpoch), version ?? '', workspace.workDir)
@@ -176,7 +176,7 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
                 signal: workspace.signal,
               })
               const packages = committed.packages.map(packageId)
-              const previous = parent ? parseGvariantStrings((await repo.metadata(parent, 'apt-ostree.packages')) ?? '') : []
+              const previous = parent ? await repo.metadataStrings(parent, 'apt-ostree.packages') : []
               ctx.result = {
                 ref: resolved.treefile.ref,
                 repo: repoPath,
@@ -211,10 +211,10 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
       repo: repoPath,
       commit: ctx.plan!.parent!,
       parent: ctx.plan!.parent,
-      version: parseGvariantStrings((await repo.metadata(ctx.plan!.parent!, 'version')) ?? '')[0],
+      version: (await repo.metadataStrings(ctx.plan!.parent!, 'version'))[0],
       timestamp: ctx.plan!.sourceDateEpoch,
       inputhash: ctx.plan!.inputHash,
-      packages: parseGvariantStrings((await repo.metadata(ctx.plan!.parent!, 'apt-ostree.packages')) ?? ''),
+      packages: await repo.metadataStrings(ctx.plan!.parent!, 'apt-ostree.packages'),
       diff: {added: [], removed: [], changed: []},
       timings,
       unchanged: true,

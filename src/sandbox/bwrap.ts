@@ -10,8 +10,6 @@ export interface TreeSandboxOptions extends RunOptions {
   roBinds?: Array<[string, string]>
   /** Writable binds `host path -> path inside`. */
   binds?: Array<[string, string]>
-  /** Keep the network (bootstrap needs the archive; scripts do not get it). */
-  network?: boolean
 }
 
 /**
@@ -30,7 +28,6 @@ export function runInTree(root: string, command: string[], options: TreeSandboxO
     ...(options.binds ?? []).flatMap(([from, to]) => ['--bind', from, to]),
     ...(options.roBinds ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
     '--unshare-all',
-    ...(options.network ? ['--share-net'] : []),
     '--die-with-parent',
     '--new-session',
     '--clearenv',

@@ -1,4 +1,4 @@
-import {access} from 'node:fs/promises'
+import {pathExists} from '../fs.js'
 import {execa} from 'execa'
 
 /** A tool the pipeline runs on the host, how to ask its version, and who needs it. */
@@ -54,7 +54,7 @@ export async function probeHostTools(): Promise<ToolStatus[]> {
   )
   const files = await Promise.all(
     HOST_FILES.map(async (file): Promise<ToolStatus> => {
-      const found = await access(file.path).then(() => true, () => false)
+      const found = await pathExists(file.path)
       return {name: file.path, package: file.package, neededFor: file.neededFor, found, optional: false}
     }),
   )

@@ -1,6 +1,6 @@
-import {access} from 'node:fs/promises'
 import path from 'node:path'
 import {ToolError} from '../errors.js'
+import {pathExists} from '../fs.js'
 import {run, type RunOptions} from './exec.js'
 
 /** The host's ostree, for repository operations (the target's own ostree runs in the tree). */
@@ -12,7 +12,7 @@ export class OstreeRepo {
   }
 
   async exists(): Promise<boolean> {
-    return access(path.join(this.path, 'config')).then(() => true, () => false)
+    return pathExists(path.join(this.path, 'config'))
   }
 
   async init(mode: 'archive' | 'bare-user', options: RunOptions = {}): Promise<void> {
@@ -37,6 +37,11 @@ export class OstreeRepo {
       if (error instanceof ToolError) return undefined
       throw error
     }
+  }
+
+  /** A string or string-array metadata value of a commit; [] when absent. */
+  async metadataStrings(commit: string, key: string): Promise<string[]> {
+    return parseGvariantStrings((await this.metadata(commit, key)) ?? '')
   }
 
   async commit(args: string[], options: RunOptions = {}): Promise<string> {

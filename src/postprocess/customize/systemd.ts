@@ -1,11 +1,12 @@
-import {lstat, rm} from 'node:fs/promises'
+import {rm} from 'node:fs/promises'
+import {pathExists} from '../../fs.js'
 import {hostPathInTree, linkInTree} from '../../sandbox/rootfs-path.js'
 import {runInTree} from '../../sandbox/bwrap.js'
 import type {StageContext} from '../../compose/context.js'
 import {failureAt, originOf} from '../../treefile/index.js'
 
 async function exists(root: string, inside: string): Promise<boolean> {
-  return lstat(await hostPathInTree(root, inside)).then(() => true, () => false)
+  return pathExists(await hostPathInTree(root, inside))
 }
 
 const UNIT_DIRS = ['/usr/lib/systemd/system', '/etc/systemd/system', '/lib/systemd/system']

@@ -1,6 +1,7 @@
-import {chmod, copyFile, lstat, readdir, rm} from 'node:fs/promises'
+import {chmod, copyFile, readdir, rm} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../../errors.js'
+import {pathExists} from '../../fs.js'
 import {runInTree} from '../../sandbox/bwrap.js'
 import {writeTreeFile} from '../../sandbox/rootfs-path.js'
 import type {StageContext, TreeStep} from '../../compose/context.js'
@@ -11,8 +12,8 @@ export async function findKernelVersion(root: string): Promise<string> {
   const versions = await readdir(modules).catch(() => [] as string[])
   const withKernel: string[] = []
   for (const version of versions) {
-    const hasImage = await lstat(path.join(root, 'boot', `vmlinuz-${version}`)).then(() => true, () => false)
-    const hasModuleImage = await lstat(path.join(modules, version, 'vmlinuz')).then(() => true, () => false)
+    const hasImage = await pathExists(path.join(root, 'boot', `vmlinuz-${version}`))
+    const hasModuleImage = await pathExists(path.join(modules, version, 'vmlinuz'))
     if (hasImage || hasModuleImage) withKernel.push(version)
   }
   if (withKernel.length === 0) throw new AptOstreeError('no kernel in the tree: no usr/lib/modules/$kver with a vmlinuz (add a linux-image package, or set "container: true")')
@@ -39,7 +40,7 @@ export const kernel: TreeStep = {
     const moduleDir = path.join(root, 'usr/lib/modules', kver)
     const vmlinuz = path.join(moduleDir, 'vmlinuz')
     // trixie's kernel package ships the image only in /boot; forky's also in usr/lib/modules.
-    if (!(await lstat(vmlinuz).then(() => true, () => false))) await copyFile(path.join(root, 'boot', `vmlinuz-${kver}`), vmlinuz)
+    if (!(await pathExists(vmlinuz))) await copyFile(path.join(root, 'boot', `vmlinuz-${kver}`), vmlinuz)
     await chmod(vmlinuz, 0o644)
     await writeTreeFile(root, '/usr/lib/dracut/dracut.conf.d/10-apt-ostree.conf', DRACUT_CONF)
     await writeTreeFile(root, '/usr/lib/kernel/install.conf', 'layout=ostree\n')
