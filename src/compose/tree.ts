@@ -148,7 +148,7 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
               const previous = ctx.plan!.parent ? (await repo.metadataStrings(ctx.plan!.parent, 'version'))[0] : undefined
               const version = options.extraMetadata.version ?? nextVersion(resolved.treefile['automatic-version-prefix'], resolved.treefile['automatic-version-suffix'], previous, new Date())
               ctx.result = {version} as ComposeResult
-              await customize(stageContext(task, ctx.plan!.sourceDateEpoch), version ?? '', workspace.workDir)
+              await customize(stageContext(task, ctx.plan!.sourceDateEpoch), version, workspace.workDir)
             }),
         },
         {

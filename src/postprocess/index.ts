@@ -12,7 +12,7 @@ import {topLevel} from './ostreeify/toplevel.js'
 import {varToTmpfiles} from './ostreeify/var.js'
 
 /** Apply the treefile to the bootstrapped tree, in rpm-ostree's order. */
-export async function customize(context: StageContext, version: string, scratch: string): Promise<void> {
+export async function customize(context: StageContext, version: string | undefined, scratch: string): Promise<void> {
   await mutateOsRelease(context, version)
   await removeFiles(context)
   await removeFromPackages(context)

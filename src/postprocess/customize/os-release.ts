@@ -5,11 +5,12 @@ import type {StageContext} from '../../compose/context.js'
 /**
  * rpm-ostree's mutate-os-release: in the real os-release file, replace the
  * treefile's substring of VERSION and PRETTY_NAME with the commit version and
- * append OSTREE_VERSION.
+ * append OSTREE_VERSION. Without a version (no automatic-version-prefix and
+ * no --add-metadata-string version=) there is nothing to put in.
  */
-export async function mutateOsRelease(context: StageContext, version: string): Promise<void> {
+export async function mutateOsRelease(context: StageContext, version: string | undefined): Promise<void> {
   const needle = context.resolved.treefile['mutate-os-release']
-  if (!needle) return
+  if (!needle || !version) return
   const file = await hostPathInTree(context.root, '/usr/lib/os-release')
   const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => !line.startsWith('OSTREE_VERSION='))
   const mutated = lines.map((line) => (/^(VERSION|PRETTY_NAME)=/.test(line) ? line.replaceAll(needle, version) : line))
