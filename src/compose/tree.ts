@@ -60,6 +60,7 @@ function diffPackages(before: string[], after: string[]): PackageDiff {
 
 interface Ctx {
   plan?: Plan
+  version?: string
   result?: ComposeResult
 }
 
@@ -146,9 +147,8 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
           task: (ctx, task) =>
             timed('customize', async () => {
               const previous = ctx.plan!.parent ? (await repo.metadataStrings(ctx.plan!.parent, 'version'))[0] : undefined
-              const version = options.extraMetadata.version ?? nextVersion(resolved.treefile['automatic-version-prefix'], resolved.treefile['automatic-version-suffix'], previous, new Date())
-              ctx.result = {version} as ComposeResult
-              await customize(stageContext(task, ctx.plan!.sourceDateEpoch), version, workspace.workDir)
+              ctx.version = options.extraMetadata.version ?? nextVersion(resolved.treefile['automatic-version-prefix'], resolved.treefile['automatic-version-suffix'], previous, new Date())
+              await customize(stageContext(task, ctx.plan!.sourceDateEpoch), ctx.version, workspace.workDir)
             }),
         },
         {
@@ -168,7 +168,7 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
                 root,
                 resolved,
                 parent,
-                version: ctx.result?.version,
+                version: ctx.version,
                 inputHash,
                 sourceDateEpoch,
                 extraMetadata: options.extraMetadata,
@@ -182,7 +182,7 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
                 repo: repoPath,
                 commit: committed.commit,
                 parent,
-                version: ctx.result?.version,
+                version: ctx.version,
                 timestamp: sourceDateEpoch,
                 inputhash: inputHash,
                 packages,
