@@ -86,3 +86,20 @@ export function formatLocation({file, line, col}: SourceLocation): string {
 export function formatDiagnostic({location, message}: Diagnostic): string {
   return `${formatLocation(location)}: ${message}`
 }
+
+/** System errors the user can act on (a full disk, a read-only or forbidden path), by errno code. */
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+}
+
+/** A Node system error as a user error (exit 1) naming the path; other errors unchanged. */
+export function fromSystemError(error: unknown): unknown {
+  const system = error as NodeJS.ErrnoException
+  const text = system?.code ? SYSTEM_ERRORS[system.code] : undefined
+  if (!text || error instanceof AptOstreeError) return error
+  return new AptOstreeError(`${system.path ?? system.syscall ?? 'a file'}: ${text}`)
+}

@@ -1,8 +1,9 @@
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import {AptOstreeError, ExitCode, formatLocation, ToolError} from '../errors.js'
 import type {CommandLog} from '../tools/exec.js'
-import {mmdebstrap} from '../tools/mmdebstrap.js'
+import {mmdebstrap, simulate, type PackageSelection, type SimulatedPackage} from '../tools/mmdebstrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {dpkgFilters, excludePreferences, renderSources} from './sources.js'
 
@@ -19,6 +20,20 @@ export interface BootstrapInput {
   progress: (line: string) => void
 }
 
+/** The treefile's package selection as mmdebstrap takes it. */
+function selection(resolved: ResolvedTreefile, sourcesFile: string, target: string): Omit<PackageSelection, 'writable'> {
+  return {
+    suite: resolved.treefile.repos[0].suites[0],
+    target,
+    sourcesFile,
+    variant: resolved.treefile.variant,
+    arch: resolved.arch,
+    packages: resolved.packages.map((entry) => entry.spec),
+    recommends: resolved.treefile.recommends,
+    dpkgOptions: dpkgFilters(resolved),
+  }
+}
+
 /** mmdebstrap with the treefile's repos, packages and dpkg filters. */
 export async function bootstrap(input: BootstrapInput): Promise<void> {
   const {resolved, workDir} = input
@@ -30,14 +45,7 @@ export async function bootstrap(input: BootstrapInput): Promise<void> {
   await mkdir(input.debCache, {recursive: true})
   await mmdebstrap(
     {
-      suite: resolved.treefile.repos[0].suites[0],
-      target: input.target,
-      sourcesFile,
-      variant: resolved.treefile.variant,
-      arch: resolved.arch,
-      packages: resolved.packages.map((entry) => entry.spec),
-      recommends: resolved.treefile.recommends,
-      dpkgOptions: dpkgFilters(resolved),
+      ...selection(resolved, sourcesFile, input.target),
       preferences: preferences ? preferencesFile : undefined,
       debCache: input.debCache,
       sourceDateEpoch: input.sourceDateEpoch,
@@ -70,4 +78,18 @@ function locatePackageError(error: unknown, resolved: ResolvedTreefile): unknown
     }
   }
   return error
+}
+
+/** `--dry-run`: the package set apt would install, in a throwaway directory; nothing else is written. */
+export async function resolvePackageSet(resolved: ResolvedTreefile, signal: AbortSignal): Promise<SimulatedPackage[]> {
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-dry-run-'))
+  try {
+    const sourcesFile = path.join(workDir, 'apt-ostree.sources')
+    await writeFile(sourcesFile, renderSources(resolved))
+    return await simulate({...selection(resolved, sourcesFile, path.join(workDir, 'rootfs')), writable: [workDir]}, {signal}).catch((error: unknown) => {
+      throw locatePackageError(error, resolved)
+    })
+  } finally {
+    await rm(workDir, {recursive: true, force: true})
+  }
 }

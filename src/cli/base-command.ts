@@ -1,5 +1,5 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
-import {AptOstreeError, ExitCode} from '../errors.js'
+import {AptOstreeError, ExitCode, fromSystemError} from '../errors.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -30,7 +30,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.flags.quiet && !this.jsonEnabled()) process.stderr.write(message + '\n')
   }
 
-  protected async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+  protected async catch(thrown: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    const error = fromSystemError(thrown) as typeof thrown
     if (this.jsonEnabled()) {
       const code = error instanceof AptOstreeError ? error.exitCode : ExitCode.failed
       this.logJson({error: {message: error.message, exitCode: code, ...(error instanceof AptOstreeError && error.details.length ? {details: error.details} : {})}})

@@ -1,6 +1,6 @@
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {Listr} from 'listr2'
+import {Listr, ListrLogger, ProcessOutput} from 'listr2'
 import {bootstrap} from '../bootstrap/index.js'
 import {RootfsCache} from '../bootstrap/cache.js'
 import {packageId} from '../dpkg/status.js'
@@ -69,7 +69,7 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
   const {resolved} = options
   const repoPath = path.resolve(options.repo ?? path.join(options.cacheDir, 'repo'))
   await mkdir(options.cacheDir, {recursive: true})
-  const workspace = await Workspace.open(path.resolve(options.cacheDir))
+  const workspace = await Workspace.open(path.resolve(options.cacheDir), 'compose')
   const timings: Record<string, number> = {}
   try {
     const cacheLock = await Lock.acquire(path.join(workspace.cacheDir, 'apt-ostree.lock'), `cache dir ${options.cacheDir}`)
@@ -102,6 +102,7 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
       })
     }
 
+    const progressOutput = new ProcessOutput(process.stderr, process.stderr)
     const tasks = new Listr<Ctx, 'default' | 'verbose' | 'silent', 'verbose'>(
       [
         {
@@ -198,14 +199,18 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
       {
         renderer: options.renderer,
         fallbackRenderer: options.renderer === 'silent' ? 'silent' : 'verbose',
-        rendererOptions: {collapseSubtasks: false, outputBar: 1},
-        fallbackRendererOptions: {logTitleChange: true},
+        // Progress is for people: stderr, so stdout keeps only the result (and --json's document).
+        processOutput: progressOutput,
+        rendererOptions: {collapseSubtasks: false, outputBar: 1, logger: new ListrLogger({processOutput: progressOutput, useIcons: options.renderer === 'default'})},
+        fallbackRendererOptions: {logTitleChange: true, logger: new ListrLogger({processOutput: progressOutput, useIcons: false})},
         exitOnError: true,
         registerSignalListeners: false,
         collectErrors: false,
       } as never,
     )
-    const ctx = await tasks.run({})
+    const ctx = await tasks.run({}).catch((error: unknown) => {
+      throw workspace.interrupted(error)
+    })
     const result: ComposeResult = ctx.result ?? {
       ref: resolved.treefile.ref,
       repo: repoPath,

@@ -1,6 +1,6 @@
 import {mkdir, open, readFile, rm} from 'node:fs/promises'
 import path from 'node:path'
-import {AptOstreeError} from '../errors.js'
+import {AptOstreeError, InterruptedError} from '../errors.js'
 import {CommandLog} from '../tools/exec.js'
 
 /** A lock held by this process; released on every exit path. */
@@ -66,15 +66,23 @@ export class Workspace {
     process.on('SIGTERM', this.onSignal)
   }
 
-  static async open(cacheDir: string): Promise<Workspace> {
+  static async open(cacheDir: string, purpose: string): Promise<Workspace> {
     if (/\s/.test(cacheDir)) throw new AptOstreeError(`the cache dir ${cacheDir} must not contain white space (mmdebstrap hooks split on it)`)
     const workDir = path.join(cacheDir, 'work', String(process.pid))
     await rm(workDir, {recursive: true, force: true})
     await mkdir(workDir, {recursive: true})
     await mkdir(path.join(cacheDir, 'logs'), {recursive: true})
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-    const log = new CommandLog(path.join(cacheDir, 'logs', `compose-${stamp}-${process.pid}.log`))
+    const log = new CommandLog(path.join(cacheDir, 'logs', `${purpose}-${stamp}-${process.pid}.log`))
     return new Workspace(cacheDir, workDir, log)
+  }
+
+  /**
+   * What a failure means once a signal arrived: whatever a child or fetch
+   * threw on the way down, the user asked to stop.
+   */
+  interrupted(error: unknown): unknown {
+    return this.signal.aborted && !(error instanceof InterruptedError) ? new InterruptedError(String(this.signal.reason)) : error
   }
 
   /** Run at dispose, last registered first. */

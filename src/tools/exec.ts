@@ -9,13 +9,17 @@ export class CommandLog {
 
   constructor(readonly path: string) {
     this.stream = createWriteStream(path, {flags: 'a'})
+    // The log is a help, not a stage: a full disk must fail the stage, not crash the process here.
+    this.stream.on('error', () => undefined)
   }
 
   write(text: string): void {
+    if (this.stream.destroyed) return
     this.stream.write(text.endsWith('\n') ? text : text + '\n')
   }
 
   async close(): Promise<void> {
+    if (this.stream.closed) return
     this.stream.end()
     await once(this.stream, 'close')
   }
@@ -112,7 +116,9 @@ export async function run(command: string, args: string[], options: RunOptions =
       const pkg = COMMAND_PACKAGES[command]
       throw new AptOstreeError(`${command}: command not found${pkg ? ` (apt-get install --no-install-recommends ${pkg})` : ''}`)
     }
-    const how = result.signal ? `was killed by ${result.signal}` : `failed with exit code ${result.exitCode}`
+    // A full disk is the one cause worth naming in the message itself: it is not the command's fault.
+    const full = stderrLines.some((line) => /No space left on device/i.test(line)) ? ': no space left on device' : ''
+    const how = (result.signal ? `was killed by ${result.signal}` : `failed with exit code ${result.exitCode}`) + full
     throw new ToolError(command, `${options.label ?? commandName(command, args)} ${how}`, stderrLines, log?.path)
   }
   return {stdout: typeof result.stdout === 'string' ? result.stdout : '', stderr}

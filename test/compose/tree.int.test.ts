@@ -152,6 +152,24 @@ describe('compose tree: reruns and faults', () => {
     expect(await new RepoReader(repo, 'test/missing-package').revParse()).toBeUndefined()
   })
 
+  test('composefs: yes on trixie (whose ostree lacks composefs) fails before the commit, at the treefile line', async () => {
+    const failed = await commit('composefs-on-trixie.yaml')
+    expect(failed.exitCode).toBe(1)
+    expect(failed.stderr).toMatch(/test\/fixtures\/compose\/composefs-on-trixie\.yaml:3:12: composefs: yes needs an ostree built with composefs, but the tree's ostree 2025\.2 lists no composefs feature/)
+    expect(await new RepoReader(repo, 'test/composefs-on-trixie').revParse()).toBeUndefined()
+  })
+
+  test('--dry-run prints the resolved package set and writes nothing', async () => {
+    const untouched = path.join(work, 'dry-run')
+    const dry = await runCli(['compose', 'tree', `${fixtures}/keys.yaml`, '--dry-run', '--repo', path.join(untouched, 'repo'), '--cachedir', path.join(untouched, 'cache')])
+    expect(dry.exitCode).toBe(0)
+    const packages = dry.stdout.trim().split('\n')
+    expect(packages).toContainEqual(expect.stringMatching(/^systemd=\S+$/))
+    expect(packages).toContainEqual(expect.stringMatching(/^linux-image-amd64=\S+$/))
+    expect(packages.length).toBeGreaterThan(100)
+    expect(existsSync(untouched)).toBe(false)
+  })
+
   test('the work dir is gone after success and failure', () => {
     expect(existsSync(path.join(cacheDir, 'work')) ? readdirSync(path.join(cacheDir, 'work')) : []).toEqual([])
   })

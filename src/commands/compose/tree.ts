@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags, parseMetadataFlags, sourceDateEpochFrom} from '../../cli/compose-flags.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
-import {loadTreefile, printableTreefile} from '../../treefile/index.js'
+import {resolvePackageSet} from '../../bootstrap/index.js'
+import {loadTreefile, printableTreefile, type ResolvedTreefile} from '../../treefile/index.js'
 
 export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
   static summary = 'Compose a treefile into an OSTree commit.'
@@ -17,6 +18,7 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
   static flags = {
     ...composeFlags,
     'print-only': Flags.boolean({description: 'Print the merged treefile as JSON and exit.'}),
+    'dry-run': Flags.boolean({description: 'Resolve the package set against the repos and print it (name=version); write nothing.'}),
   }
 
   async run(): Promise<unknown> {
@@ -28,6 +30,7 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
       if (!this.jsonEnabled()) this.log(JSON.stringify(printable, null, 2))
       return printable
     }
+    if (flags['dry-run']) return this.dryRun(resolved)
     const quiet = this.jsonEnabled() || flags.quiet
     const result = await composeTree({
       resolved,
@@ -43,6 +46,20 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     })
     if (!this.jsonEnabled()) this.printSummary(result)
     return result
+  }
+
+  private async dryRun(resolved: ResolvedTreefile): Promise<unknown> {
+    const controller = new AbortController()
+    const abort = (signal: NodeJS.Signals): void => controller.abort(signal)
+    process.once('SIGINT', abort).once('SIGTERM', abort)
+    try {
+      const packages = (await resolvePackageSet(resolved, controller.signal)).map((pkg) => `${pkg.name}=${pkg.version}`)
+      if (!this.jsonEnabled()) this.log(packages.join('\n'))
+      this.note(`${packages.length} packages`)
+      return {packages}
+    } finally {
+      process.off('SIGINT', abort).off('SIGTERM', abort)
+    }
   }
 
   private printSummary(result: ComposeResult): void {

@@ -3,6 +3,12 @@ import {runInTree} from '../../sandbox/bwrap.js'
 import {writeTreeFile} from '../../sandbox/rootfs-path.js'
 import type {TreeStep} from '../../compose/context.js'
 
+/** The feature list of `ostree --version` (YAML: ` Features:` then `  - name` lines). */
+export function ostreeFeatures(versionOutput: string): string[] {
+  const list = versionOutput.split(/^\s*Features:\s*$/m)[1] ?? ''
+  return [...list.matchAll(/^\s*- (\S+)\s*$/gm)].map((match) => match[1])
+}
+
 /**
  * `/usr/lib/ostree/prepare-root.conf` from `composefs`. A value the tree's own
  * ostree cannot honour fails here, before dracut copies the file into the
@@ -14,8 +20,7 @@ export const prepareRoot: TreeStep = {
     const composefs = context.resolved.treefile.composefs as string
     if (composefs === 'yes' || composefs === 'verity') {
       const {stdout} = await runInTree(context.root, ['ostree', '--version'], {log: context.log, signal: context.signal, label: 'ostree --version in the tree'})
-      const features = /Features:\s*\n?((?:\s+- .*\n?)*)/.exec(stdout)?.[1] ?? stdout
-      if (!/\bcomposefs\b/.test(features)) {
+      if (!ostreeFeatures(stdout).includes('composefs')) {
         const version = /Version: '([^']+)'/.exec(stdout)?.[1] ?? 'unknown'
         throw failureAt(originOf(context.resolved, 'composefs'), `composefs: ${composefs} needs an ostree built with composefs, but the tree's ostree ${version} lists no composefs feature (use "no" or "maybe")`)
       }

@@ -1,0 +1,50 @@
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {execa} from 'execa'
+import {afterAll, expect, test} from 'vitest'
+import {repoRoot, runCli} from '../helpers/cli.js'
+
+const cacheDir = path.join(repoRoot, '.cache/test')
+const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-interrupt-'))
+const repo = path.join(work, 'repo')
+afterAll(() => rmSync(work, {recursive: true, force: true}))
+
+/** Resolves when `text` appears on the child's stderr. */
+function waitFor(child: ReturnType<typeof execa>, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    child.stderr?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString()
+      if (seen.includes(text)) resolve()
+    })
+    child.once('exit', () => reject(new Error(`exited before "${text}":\n${seen}`)))
+  })
+}
+
+test('a second compose on the same repo and cache fails clearly; SIGINT mid-bootstrap cleans up and exits 130', async () => {
+  const first = execa('node', [path.join(repoRoot, 'bin/run.js'), 'compose', 'tree', 'treefiles/debian-trixie-minimal.yaml', '--repo', repo, '--cachedir', cacheDir, '--force-nocache'], {
+    cwd: repoRoot,
+    env: {CI: 'true'},
+    reject: false,
+  })
+  await waitFor(first, '[STARTED] bootstrap')
+
+  const second = await runCli(['compose', 'tree', 'treefiles/debian-trixie-minimal.yaml', '--repo', repo, '--cachedir', cacheDir], {env: {CI: 'true'}})
+  expect(second.exitCode).toBe(1)
+  expect(second.stderr).toContain(`is in use by another compose (pid ${first.pid})`)
+
+  // Let mmdebstrap get going, then interrupt.
+  await new Promise((resolve) => setTimeout(resolve, 8000))
+  first.kill('SIGINT')
+  const result = await first
+  expect(result.exitCode).toBe(130)
+  expect(result.stderr).toContain('interrupted by SIGINT')
+
+  expect(existsSync(path.join(cacheDir, 'work')) ? readdirSync(path.join(cacheDir, 'work')) : []).toEqual([])
+  expect(existsSync(path.join(cacheDir, 'apt-ostree.lock'))).toBe(false)
+  expect(existsSync(path.join(repo, 'apt-ostree.lock'))).toBe(false)
+  expect((await execa('ostree', [`--repo=${repo}`, 'refs'])).stdout).toBe('')
+  expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(cacheDir)
+  expect((await execa('pgrep', ['-f', 'mmdebstrap'], {reject: false})).stdout).toBe('')
+})
