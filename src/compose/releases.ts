@@ -33,8 +33,10 @@ export async function fetchReleases(resolved: ResolvedTreefile, signal: AbortSig
         text = await fetchText(url, signal)
       } catch (error) {
         if (signal.aborted) throw error
-        const cause = (error as {cause?: {code?: string}}).cause?.code ?? (error as Error).message
-        throw failureAt(originOf(resolved, 'repos', index), `repo "${repo.name}": cannot fetch ${url}: ${cause}`)
+        // fetch only says "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is its cause.
+        const {cause} = error as {cause?: {code?: string; message?: string}}
+        const reason = cause?.code ?? cause?.message ?? (error as Error).message
+        throw failureAt(originOf(resolved, 'repos', index), `repo "${repo.name}": cannot fetch ${url}: ${reason}`)
       }
       if (!repo.trusted && !text.includes('-----BEGIN PGP SIGNED MESSAGE-----')) {
         throw failureAt(originOf(resolved, 'repos', index), `repo "${repo.name}": ${url} is not signed; set "trusted: true" to accept an unsigned repo`)

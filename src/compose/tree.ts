@@ -64,6 +64,15 @@ interface Ctx {
   result?: ComposeResult
 }
 
+async function openStagingRepo(workspace: Workspace): Promise<OstreeRepo> {
+  const staging = new OstreeRepo(path.join(workspace.cacheDir, 'staging-repo'))
+  if (!(await staging.exists())) {
+    await mkdir(staging.path, {recursive: true})
+    await staging.init('bare-user', {log: workspace.log})
+  }
+  return staging
+}
+
 /** plan → bootstrap → customize → ostreeify → commit, with listr2 progress. */
 export async function composeTree(options: ComposeTreeOptions): Promise<ComposeResult> {
   const {resolved} = options
@@ -81,6 +90,10 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
     }
     const repoLock = await Lock.acquire(path.join(repoPath, 'apt-ostree.lock'), `repo ${repoPath}`)
     workspace.onDispose(() => repoLock.release())
+    // An archive repo compresses every object it writes, even ones it has:
+    // commit to a bare-user staging repo in the cache (which skips what it
+    // has) and pull-local, which compresses only new objects, in parallel.
+    const staging = (await repo.mode()).startsWith('archive') ? await openStagingRepo(workspace) : repo
 
     const root = path.join(workspace.workDir, 'rootfs')
     const rootfsCache = new RootfsCache(path.join(workspace.cacheDir, 'rootfs'))
@@ -163,9 +176,9 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
           task: (ctx, task) =>
             timed('commit', async () => {
               const {parent, inputHash, sourceDateEpoch} = ctx.plan!
-              task.output = `ostree commit to ${repoPath}`
+              task.output = `ostree commit to ${staging === repo ? repoPath : 'the staging repo'}`
               const committed = await commitTree({
-                repo,
+                repo: staging,
                 root,
                 resolved,
                 parent,
@@ -176,6 +189,13 @@ export async function composeTree(options: ComposeTreeOptions): Promise<ComposeR
                 log: workspace.log,
                 signal: workspace.signal,
               })
+              if (staging !== repo) {
+                task.output = `ostree pull-local into ${repoPath}`
+                await repo.pullLocal(staging.path, committed.commit, {log: workspace.log, signal: workspace.signal})
+                // Keep this commit's objects for the next build of the ref, drop older ones.
+                await staging.setRef(resolved.treefile.ref, committed.commit, {log: workspace.log})
+                await staging.prune({log: workspace.log})
+              }
               const packages = committed.packages.map(packageId)
               const previous = parent ? await repo.metadataStrings(parent, 'apt-ostree.packages') : []
               ctx.result = {

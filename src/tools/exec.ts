@@ -72,7 +72,7 @@ export const COMMAND_PACKAGES: Record<string, string> = {
  */
 export async function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   const {log, onLine, signal} = options
-  log?.write(`$ ${[command, ...args].map(quoteForLog).join(' ')}`)
+  log?.write(`[${new Date().toISOString()}] $ ${[command, ...args].map(quoteForLog).join(' ')}`)
   const stderrLines: string[] = []
   const child = execa(command, args, {
     cwd: options.cwd,

@@ -1,3 +1,4 @@
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {ToolError} from '../errors.js'
 import {pathExists} from '../fs.js'
@@ -17,6 +18,22 @@ export class OstreeRepo {
 
   async init(mode: 'archive' | 'bare-user', options: RunOptions = {}): Promise<void> {
     await this.ostree(['init', `--mode=${mode}`], options)
+  }
+
+  /** The repo's mode from its config (archive-z2 for archive, bare-user, bare, ...). */
+  async mode(): Promise<string> {
+    const config = await readFile(path.join(this.path, 'config'), 'utf8')
+    return /^mode\s*=\s*(\S+)/m.exec(config)?.[1] ?? 'bare'
+  }
+
+  /** Copy a commit and its objects from another local repo. */
+  async pullLocal(source: string, commit: string, options: RunOptions = {}): Promise<void> {
+    await this.ostree(['pull-local', source, commit], options)
+  }
+
+  /** Delete objects no ref reaches. */
+  async prune(options: RunOptions = {}): Promise<void> {
+    await this.ostree(['prune', '--refs-only'], options)
   }
 
   /** The commit a ref points at, or undefined when the ref does not exist. */

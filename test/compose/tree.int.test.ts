@@ -1,4 +1,4 @@
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -112,6 +112,14 @@ describe('compose tree: treefile keys', () => {
     expect(osRelease).toContain(`OSTREE_VERSION='${composeJson.version}'`)
   })
 
+  test('documentation: false and install-langs keep only copyright files and English translations', async () => {
+    expect(await tree.list('/usr/share/man')).toEqual([])
+    expect(await tree.stat('/usr/share/doc/systemd/copyright')).toBeDefined()
+    expect((await tree.list('/usr/share/doc/systemd')).map((file) => path.basename(file))).toEqual(['copyright'])
+    const locales = await tree.list('/usr/share/locale')
+    expect(locales.filter((entry) => !/\/(en([_@][A-Za-z]+)?|locale\.alias)$/.test(entry))).toEqual([])
+  })
+
   test('readonly-executables drops write bits', async () => {
     expect((await tree.stat('/usr/bin/bash'))?.mode).toBe('-00555')
   })
@@ -157,6 +165,25 @@ describe('compose tree: reruns and faults', () => {
     expect(failed.exitCode).toBe(1)
     expect(failed.stderr).toMatch(/test\/fixtures\/compose\/composefs-on-trixie\.yaml:3:12: composefs: yes needs an ostree built with composefs, but the tree's ostree 2025\.2 lists no composefs feature/)
     expect(await new RepoReader(repo, 'test/composefs-on-trixie').revParse()).toBeUndefined()
+  })
+
+  test('an unreachable repo fails at its treefile line before any work', async () => {
+    const treefile = path.join(work, 'unreachable.yaml')
+    writeFileSync(treefile, `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\nref: test/unreachable\nrepos:\n  - name: nowhere\n    uris: [http://127.0.0.1:39999/debian]\n    suites: [trixie]\n    signed-by: /usr/share/keyrings/debian-archive-keyring.gpg\n`)
+    const failed = await runCli(['compose', 'tree', treefile, '--repo', repo, '--cachedir', cacheDir], {env: {CI: 'true'}})
+    expect(failed.exitCode).toBe(1)
+    expect(failed.stderr).toContain(`${path.relative(repoRoot, treefile)}:4:5: repo "nowhere": cannot fetch http://127.0.0.1:39999/debian/dists/trixie/InRelease: ECONNREFUSED`)
+  })
+
+  test('a repo whose InRelease is not signed is refused unless trusted', async () => {
+    const archive = path.join(work, 'unsigned-archive')
+    mkdirSync(path.join(archive, 'dists/trixie'), {recursive: true})
+    writeFileSync(path.join(archive, 'dists/trixie/InRelease'), 'Origin: nobody\nSuite: trixie\nDate: Thu, 01 Jan 2026 00:00:00 UTC\n')
+    const treefile = path.join(work, 'unsigned.yaml')
+    writeFileSync(treefile, `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\nref: test/unsigned\nrepos:\n  - name: unsigned\n    uris: [file://${archive}]\n    suites: [trixie]\n    signed-by: /usr/share/keyrings/debian-archive-keyring.gpg\n`)
+    const failed = await runCli(['compose', 'tree', treefile, '--repo', repo, '--cachedir', cacheDir], {env: {CI: 'true'}})
+    expect(failed.exitCode).toBe(1)
+    expect(failed.stderr).toContain(`${path.relative(repoRoot, treefile)}:4:5: repo "unsigned": file://${archive}/dists/trixie/InRelease is not signed; set "trusted: true" to accept an unsigned repo`)
   })
 
   test('--dry-run prints the resolved package set and writes nothing', async () => {
