@@ -103,3 +103,11 @@ export function fromSystemError(error: unknown): unknown {
   if (!text || error instanceof AptOstreeError) return error
   return new AptOstreeError(`${system.path ?? system.syscall ?? 'a file'}: ${text}`)
 }
+
+/**
+ * Composing and booting run mmdebstrap in root mode and keep files' real
+ * owners: refuse early and clearly rather than fail halfway.
+ */
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new UsageError(`${what} needs root (mmdebstrap root mode, real file owners); run it as root or in a privileged container`)
+}

@@ -1,6 +1,7 @@
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {Listr, ListrLogger, ProcessOutput} from 'listr2'
+import {requireRoot} from '../errors.js'
 import {bootstrap} from '../bootstrap/index.js'
 import {RootfsCache} from '../bootstrap/cache.js'
 import {packageId} from '../dpkg/status.js'
@@ -75,6 +76,7 @@ async function openStagingRepo(workspace: Workspace): Promise<OstreeRepo> {
 
 /** plan → bootstrap → customize → ostreeify → commit, with listr2 progress. */
 export async function composeTree(options: ComposeTreeOptions): Promise<ComposeResult> {
+  requireRoot('compose tree')
   const {resolved} = options
   const repoPath = path.resolve(options.repo ?? path.join(options.cacheDir, 'repo'))
   await mkdir(options.cacheDir, {recursive: true})

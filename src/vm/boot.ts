@@ -1,7 +1,7 @@
 import path from 'node:path'
 import {Workspace} from '../compose/workspace.js'
 import {OstreeRepo} from '../tools/ostree.js'
-import {AptOstreeError} from '../errors.js'
+import {AptOstreeError, requireRoot} from '../errors.js'
 import {deployCommit, releaseSysroot} from './deploy.js'
 import {makeRootImage, ROOT_LABEL} from './disk.js'
 import {bootAndWatch, type BootReport} from './qemu.js'
@@ -36,6 +36,7 @@ async function commitTarget(repo: OstreeRepo, commit: string): Promise<string | 
  * console log stays under CACHEDIR/logs.
  */
 export async function bootCommit(options: BootCommitOptions): Promise<BootResult> {
+  requireRoot('vm boot')
   const repo = new OstreeRepo(path.resolve(options.repo))
   if (!(await repo.exists())) throw new AptOstreeError(`${options.repo}: not an OSTree repo`)
   const commit = await repo.resolve(options.ref)
