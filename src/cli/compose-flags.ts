@@ -3,6 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import {UsageError} from '../errors.js'
+import type {ComposeTreeOptions} from '../compose/tree.js'
+import type {ResolvedTreefile} from '../treefile/index.js'
 
 /** The cache dir: /var/cache/apt-ostree for root, the XDG cache otherwise. */
 export function defaultCacheDir(): string {
@@ -55,4 +57,29 @@ export function sourceDateEpochFrom(flag: number | undefined): number | undefine
   if (env === undefined || env === '') return undefined
   if (!/^\d+$/.test(env)) throw new UsageError(`SOURCE_DATE_EPOCH=${env} is not a whole number of seconds`)
   return Number(env)
+}
+
+export interface ComposeFlagValues extends MetadataFlags {
+  repo?: string
+  cachedir: string
+  'force-nocache': boolean
+  'write-commitid-to'?: string
+  'write-composejson-to'?: string
+  'source-date-epoch'?: number
+}
+
+/** composeTree's options from the compose flags; progress as listr2 shows it where the output goes. */
+export async function composeOptions(flags: ComposeFlagValues, resolved: ResolvedTreefile, output: {quiet: boolean; warn: (message: string) => void}): Promise<ComposeTreeOptions> {
+  return {
+    resolved,
+    repo: flags.repo,
+    cacheDir: flags.cachedir,
+    forceNocache: flags['force-nocache'],
+    sourceDateEpoch: sourceDateEpochFrom(flags['source-date-epoch']),
+    extraMetadata: await parseMetadataFlags(flags),
+    writeCommitidTo: flags['write-commitid-to'],
+    writeComposejsonTo: flags['write-composejson-to'],
+    renderer: output.quiet ? 'silent' : process.stderr.isTTY && !process.env.CI ? 'default' : 'verbose',
+    warn: output.warn,
+  }
 }

@@ -46,6 +46,11 @@ export class OstreeRepo {
     }
   }
 
+  /** Whether the repo holds the commit object (rev-parse accepts any checksum). */
+  async hasCommit(commit: string): Promise<boolean> {
+    return pathExists(path.join(this.path, 'objects', commit.slice(0, 2), `${commit.slice(2)}.commit`))
+  }
+
   /** One metadata value of a commit as GVariant text, or undefined when absent. */
   async metadata(commit: string, key: string): Promise<string | undefined> {
     try {
@@ -59,6 +64,14 @@ export class OstreeRepo {
   /** A string or string-array metadata value of a commit; [] when absent. */
   async metadataStrings(commit: string, key: string): Promise<string[]> {
     return parseGvariantStrings((await this.metadata(commit, key)) ?? '')
+  }
+
+  /** A commit's timestamp, in seconds since the epoch. */
+  async timestamp(commit: string): Promise<number> {
+    const {stdout} = await this.ostree(['show', commit])
+    const date = /^Date:\s+(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d{4})$/m.exec(stdout)
+    if (!date) throw new ToolError('ostree', `ostree show ${commit} printed no date`, stdout.split('\n'))
+    return Date.parse(`${date[1]}T${date[2]}${date[3].slice(0, 3)}:${date[3].slice(3)}`) / 1000
   }
 
   async commit(args: string[], options: RunOptions = {}): Promise<string> {

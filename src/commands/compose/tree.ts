@@ -1,7 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {composeFlags, parseMetadataFlags, sourceDateEpochFrom} from '../../cli/compose-flags.js'
+import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
+import {describeImage, imageFlags, parseImageOptions} from '../../cli/image-flags.js'
+import {exportCommitImage} from '../../compose/image.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
+import {UsageError} from '../../errors.js'
+import type {ImageResult} from '../../oci/export.js'
 import {resolvePackageSet} from '../../bootstrap/index.js'
 import {loadTreefile, printableTreefile, type ResolvedTreefile} from '../../treefile/index.js'
 
@@ -19,6 +23,9 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     ...composeFlags,
     'print-only': Flags.boolean({description: 'Print the merged treefile as JSON and exit.'}),
     'dry-run': Flags.boolean({description: 'Resolve the package set against the repos and print it (name=version); write nothing.'}),
+    container: Flags.boolean({description: 'Also write the commit as an OCI image bootc accepts, to --output.'}),
+    output: Flags.string({char: 'o', description: 'Where --container writes the image: oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME[:TAG] or docker://REGISTRY/NAME[:TAG].'}),
+    ...imageFlags,
   }
 
   async run(): Promise<unknown> {
@@ -31,21 +38,22 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
       return printable
     }
     if (flags['dry-run']) return this.dryRun(resolved)
-    const quiet = this.jsonEnabled() || flags.quiet
-    const result = await composeTree({
-      resolved,
-      repo: flags.repo,
+    if (flags.container !== Boolean(flags.output)) throw new UsageError(flags.container ? '--container needs --output (-o) naming where the image goes, e.g. -o oci-archive:out/image.ociarchive' : '--output is for the image: add --container')
+    const image = flags.output ? await parseImageOptions(flags.output, flags) : undefined
+    const result = await composeTree(await composeOptions(flags, resolved, {quiet: this.jsonEnabled() || flags.quiet, warn: (message) => this.note(`warning: ${message}`)}))
+    if (!this.jsonEnabled()) this.printSummary(result)
+    if (!image) return result
+    const written: ImageResult = await exportCommitImage({
+      ...image,
+      repo: result.repo,
+      ref: result.commit,
       cacheDir: flags.cachedir,
-      forceNocache: flags['force-nocache'],
-      sourceDateEpoch: sourceDateEpochFrom(flags['source-date-epoch']),
-      extraMetadata: await parseMetadataFlags(flags),
-      writeCommitidTo: flags['write-commitid-to'],
-      writeComposejsonTo: flags['write-composejson-to'],
-      renderer: quiet ? 'silent' : process.stderr.isTTY && !process.env.CI ? 'default' : 'verbose',
+      skipLint: flags['skip-lint'] ?? [],
+      progress: (line) => this.note(`image: ${line}`),
       warn: (message) => this.note(`warning: ${message}`),
     })
-    if (!this.jsonEnabled()) this.printSummary(result)
-    return result
+    if (!this.jsonEnabled()) this.note(describeImage(written))
+    return {...result, image: written}
   }
 
   private async dryRun(resolved: ResolvedTreefile): Promise<unknown> {

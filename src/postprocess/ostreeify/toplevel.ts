@@ -16,7 +16,8 @@ const API_DIRECTORIES = ['dev', 'proc', 'sys', 'run', 'boot', 'var', 'sysroot']
 
 /**
  * The OSTree top level: /sysroot and the /ostree link, state directories
- * linked into /var with tmpfiles.d lines creating their targets, /tmp,
+ * linked into /var with tmpfiles.d lines creating their targets, /run
+ * emptied, /tmp,
  * /opt and /usr/local per `tmp-is-dir` and `opt-usrlocal`.
  */
 export const topLevel: TreeStep = {
@@ -46,6 +47,8 @@ export const topLevel: TreeStep = {
       await symlink(target, path.join(root, link))
     }
     for (const directory of API_DIRECTORIES) await mkdir(path.join(root, directory), {recursive: true, mode: 0o755})
+    // /run is a tmpfs at boot and podman's at run time: what packages left there (/run/lock) is tmpfiles.d's to create.
+    for (const entry of await readdir(path.join(root, 'run'))) await rm(path.join(root, 'run', entry), {recursive: true, force: true})
     await rm(path.join(root, 'ostree'), {recursive: true, force: true})
     await symlink('sysroot/ostree', path.join(root, 'ostree'))
     await rm(path.join(root, 'tmp'), {recursive: true, force: true})

@@ -1,0 +1,95 @@
+import {access, constants, mkdir, stat} from 'node:fs/promises'
+import path from 'node:path'
+import {Flags} from '@oclif/core'
+import {AptOstreeError, UsageError} from '../errors.js'
+import {pathExists} from '../fs.js'
+import {DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
+import {readImageConfig} from '../oci/config.js'
+import type {ImageOptions, ImageResult} from '../oci/export.js'
+import {parseImageReference, type ImageReference} from '../oci/reference.js'
+import type {Compression} from '../oci/blob.js'
+
+/** Flags of every command that writes an image (`compose tree --container`, `compose image`, `container-encapsulate`). */
+export const imageFlags = {
+  label: Flags.string({description: 'Image label KEY=VALUE (repeatable); also a manifest annotation.', multiple: true}),
+  'max-layers': Flags.integer({description: `Most layers the packages are split into (at least ${MIN_LAYERS}).`, default: DEFAULT_MAX_LAYERS}),
+  compression: Flags.string({description: 'Layer compression.', options: ['gzip', 'zstd', 'none'], default: 'gzip'}),
+  'previous-build-manifest': Flags.string({description: 'Manifest JSON of a previous build whose layer grouping to keep (default: the image already at the output).'}),
+  'image-config': Flags.string({description: 'JSON file with the "config" part of an OCI image config (Env, Cmd, Entrypoint, Labels, ...).'}),
+  'skip-lint': Flags.string({description: 'Lint rule to skip on the image (repeatable).', multiple: true}),
+  'dest-tls-verify': Flags.boolean({description: 'Require HTTPS and verify certificates when pushing to a registry (skopeo\'s default).', allowNo: true}),
+  authfile: Flags.string({description: 'Registry auth file for skopeo (containers-auth.json(5)).'}),
+  creds: Flags.string({description: 'Registry credentials USERNAME[:PASSWORD] for skopeo.'}),
+}
+
+export interface ImageFlagValues {
+  label?: string[]
+  'max-layers': number
+  compression: string
+  'previous-build-manifest'?: string
+  'image-config'?: string
+  'dest-tls-verify'?: boolean
+  authfile?: string
+  creds?: string
+}
+
+/**
+ * Fail before any work when the output cannot be written: a compose takes
+ * minutes, an unwritable path should take none.
+ */
+async function checkOutput(reference: ImageReference): Promise<void> {
+  if (reference.transport !== 'oci' && reference.transport !== 'oci-archive') return
+  const parent = path.dirname(reference.path)
+  try {
+    await mkdir(parent, {recursive: true})
+    await access(parent, constants.W_OK)
+  } catch (error) {
+    throw new AptOstreeError(`${reference.path}: cannot write the image there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
+  if (!(await pathExists(reference.path))) return
+  const isDirectory = (await stat(reference.path)).isDirectory()
+  if (reference.transport === 'oci' && (!isDirectory || !(await pathExists(path.join(reference.path, 'oci-layout'))))) {
+    throw new AptOstreeError(`${reference.path}: exists and is not an OCI layout directory; choose another path or remove it`)
+  }
+  if (reference.transport === 'oci-archive' && isDirectory) throw new AptOstreeError(`${reference.path}: is a directory; an oci-archive is a file`)
+}
+
+function parseLabels(entries: string[]): Record<string, string> {
+  const labels: Record<string, string> = {}
+  for (const entry of entries) {
+    const separator = entry.indexOf('=')
+    if (separator <= 0) throw new UsageError(`--label ${entry}: expected KEY=VALUE`)
+    labels[entry.slice(0, separator)] = entry.slice(separator + 1)
+  }
+  return labels
+}
+
+/** Parse and check the image flags and the output reference, before any compose work. */
+export async function parseImageOptions(output: string, flags: ImageFlagValues): Promise<ImageOptions> {
+  const reference = parseImageReference(output)
+  if (flags['max-layers'] < MIN_LAYERS) throw new UsageError(`--max-layers must be at least ${MIN_LAYERS} (got ${flags['max-layers']})`)
+  const options: ImageOptions = {
+    output: reference,
+    labels: parseLabels(flags.label ?? []),
+    maxLayers: flags['max-layers'],
+    compression: flags.compression as Compression,
+    previousBuildManifest: flags['previous-build-manifest'],
+    imageConfig: flags['image-config'] ? await readImageConfig(flags['image-config']) : undefined,
+    access: {tlsVerify: flags['dest-tls-verify'], authfile: flags.authfile, creds: flags.creds},
+  }
+  // Read it now: a corrupt manifest should fail before the compose, not after.
+  if (options.previousBuildManifest) await readPreviousPacking(options.previousBuildManifest)
+  await checkOutput(reference)
+  return options
+}
+
+/** The lines a command prints about the image it wrote. */
+export function describeImage(result: ImageResult): string {
+  if (result.unchanged) return `image:    ${result.reference} already holds this commit (${result.manifestDigest})`
+  const packages = result.layers.reduce((sum, layer) => sum + layer.components.length, 0)
+  return [
+    `image:    ${result.reference}`,
+    `digest:   ${result.manifestDigest}`,
+    `layers:   ${result.layers.length} (${packages} components), ${(result.size / 1e6).toFixed(1)} MB compressed`,
+  ].join('\n')
+}

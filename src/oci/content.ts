@@ -1,0 +1,151 @@
+import path from 'node:path'
+import {commitPathMapper, fileOwners, packageOfListFile} from '../dpkg/ownership.js'
+import type {FileTree} from '../lint/tree.js'
+import {DPKG_DATABASE} from '../postprocess/ostreeify/dpkg.js'
+import type {CommitEntry, CommitTree} from '../ostree/tree.js'
+import {INITRAMFS, UNPACKAGED, type Component} from './chunking.js'
+
+/** One path of the image, as a layer will hold it. */
+export interface ImageEntry {
+  /** Relative, no leading slash: "etc/passwd", "usr/bin/bash". */
+  name: string
+  type: 'file' | 'directory' | 'symlink'
+  mode: number
+  uid: number
+  gid: number
+  size: number
+  target?: string
+  xattrs: Array<[string, Buffer]>
+  /** The commit entry a file's content comes from. */
+  source?: CommitEntry
+  /** Package (or INITRAMFS, UNPACKAGED) the path belongs to. */
+  component: string
+}
+
+export interface ImageContent {
+  /** Sorted by name. */
+  entries: ImageEntry[]
+  components: Component[]
+}
+
+/** Commit path → image path: the commit's /usr/etc is the image's /etc. */
+function imageName(commitPath: string): string {
+  const relative = commitPath.slice(1)
+  return relative === 'usr/etc' || relative.startsWith('usr/etc/') ? relative.slice(4) : relative
+}
+
+async function textOf(tree: CommitTree, byPath: Map<string, CommitEntry>, file: string): Promise<string> {
+  const entry = byPath.get(file)
+  return entry?.type === 'file' ? (await tree.readFile(entry)).toString('utf8') : ''
+}
+
+/**
+ * Every path of the image with its owning component: the commit's tree
+ * (usr/etc written as etc) plus the /var skeleton its tmpfiles.d declares,
+ * so `podman run` and a Containerfile's `apt-get install` find the dpkg
+ * link and apt's directories without a boot.
+ */
+export async function imageContent(tree: CommitTree): Promise<ImageContent> {
+  const byPath = new Map(tree.entries.map((entry) => [entry.path, entry]))
+  const toplevelLinks = new Map<string, string>()
+  for (const entry of tree.entries) {
+    if (entry.type === 'symlink' && path.posix.dirname(entry.path) === '/') toplevelLinks.set(entry.path.slice(1), entry.target!)
+  }
+  const infoDir = `/${DPKG_DATABASE}/info`
+  const lists = new Map<string, string[]>()
+  for (const entry of tree.entries) {
+    const pkg = path.posix.dirname(entry.path) === infoDir ? packageOfListFile(path.posix.basename(entry.path)) : undefined
+    if (pkg && entry.type === 'file') lists.set(pkg, (await tree.readFile(entry)).toString('utf8').split('\n').filter(Boolean))
+  }
+  const owners = fileOwners({lists, diversions: await textOf(tree, byPath, `/${DPKG_DATABASE}/diversions`)}, commitPathMapper(toplevelLinks))
+
+  const entries: ImageEntry[] = []
+  const sizes = new Map<string, number>()
+  for (const entry of tree.entries) {
+    if (entry.path === '/' || entry.path.startsWith('/var/')) continue
+    const component = /^\/usr\/lib\/modules\/[^/]+\/initramfs\.img$/.test(entry.path) ? INITRAMFS : (owners.get(entry.path) ?? UNPACKAGED)
+    const {type, mode, uid, gid, size, target, xattrs} = entry
+    entries.push({name: imageName(entry.path), type, mode, uid, gid, size, target, xattrs, source: type === 'file' ? entry : undefined, component})
+    sizes.set(component, (sizes.get(component) ?? 0) + size)
+  }
+  entries.push(...(await varSkeleton(tree, byPath)))
+  sizes.set(UNPACKAGED, sizes.get(UNPACKAGED) ?? 0)
+  entries.sort((a, b) => compareNames(a.name, b.name))
+  return {entries, components: [...sizes].map(([name, size]) => ({name, size}))}
+}
+
+/** Byte order of UTF-8 names, as `tar --sort=name` orders them. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
+
+const DIRECTORY_TYPES = new Set(['d', 'D', 'v', 'q', 'Q'])
+
+/**
+ * The directories and links under /var that tmpfiles.d declares with a
+ * literal path, whose parents are declared too (so bootc's var-tmpfiles lint
+ * finds a line for every one). The first declaration of a path wins, files
+ * read in name order with /etc's overriding /usr/lib's, as systemd-tmpfiles does.
+ */
+async function varSkeleton(tree: CommitTree, byPath: Map<string, CommitEntry>): Promise<ImageEntry[]> {
+  const accounts = async (file: string): Promise<Map<string, number>> =>
+    new Map(
+      (await textOf(tree, byPath, file))
+        .split('\n')
+        .filter((line) => line && !line.startsWith('#'))
+        .map((line) => line.split(':'))
+        .map(([name, , id]) => [name, Number(id)]),
+    )
+  const [users, groups] = [await accounts('/usr/etc/passwd'), await accounts('/usr/etc/group')]
+  const confs = new Map<string, CommitEntry>()
+  for (const directory of ['/usr/lib/tmpfiles.d', '/usr/etc/tmpfiles.d']) {
+    for (const entry of tree.entries) {
+      if (path.posix.dirname(entry.path) === directory && entry.path.endsWith('.conf')) confs.set(path.posix.basename(entry.path), entry)
+    }
+  }
+  const declared = new Map<string, ImageEntry>()
+  for (const name of [...confs.keys()].sort()) {
+    for (const line of (await tree.readFile(confs.get(name)!)).toString('utf8').split('\n')) {
+      const [type, target, mode, user, group, , ...argument] = line.trim().split(/\s+/)
+      const kind = type?.replace(/[!+-=~^]+$/, '')
+      if (!target?.startsWith('/var/') || /[%*?[]/.test(target) || declared.has(target)) continue
+      const uid = !user || user === '-' ? 0 : users.get(user)
+      const gid = !group || group === '-' ? 0 : groups.get(group)
+      if (uid === undefined || gid === undefined) continue
+      const base = {name: target.slice(1).replace(/\/+$/, ''), uid, gid, size: 0, xattrs: [], component: UNPACKAGED}
+      if (DIRECTORY_TYPES.has(kind)) {
+        const octal = /^\d{3,4}$/.test(mode ?? '') ? parseInt(mode, 8) : 0o755
+        declared.set(target, {...base, type: 'directory', mode: octal})
+      } else if (kind === 'L' && argument.length > 0 && argument[0] !== '-') {
+        declared.set(target, {...base, type: 'symlink', mode: 0o777, uid: 0, gid: 0, target: argument.join(' ')})
+      }
+    }
+  }
+  const kept = new Set<string>(['var'])
+  const skeleton: ImageEntry[] = []
+  for (const entry of [...declared.values()].sort((a, b) => compareNames(a.name, b.name))) {
+    if (!kept.has(path.posix.dirname(entry.name))) continue
+    if (entry.type === 'directory') kept.add(entry.name)
+    skeleton.push(entry)
+  }
+  return skeleton
+}
+
+/** The image as the lint rules see it. */
+export function imageFileTree(tree: CommitTree, content: ImageContent): FileTree {
+  const files: FileTree = new Map()
+  files.set('/', {type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0})
+  for (const entry of content.entries) {
+    const {source} = entry
+    files.set('/' + entry.name, {
+      type: entry.type,
+      mode: entry.mode,
+      uid: entry.uid,
+      gid: entry.gid,
+      size: entry.size,
+      target: entry.target,
+      read: source ? () => tree.readFile(source) : undefined,
+    })
+  }
+  return files
+}

@@ -1,0 +1,226 @@
+import {availableParallelism} from 'node:os'
+import {mkdir, readdir, rename, rm} from 'node:fs/promises'
+import path from 'node:path'
+import {isDeepStrictEqual} from 'node:util'
+import {createHash} from 'node:crypto'
+import {pathExists} from '../fs.js'
+import type {FileTree} from '../lint/tree.js'
+import {CommitTree} from '../ostree/tree.js'
+import type {CommandLog} from '../tools/exec.js'
+import type {OstreeRepo} from '../tools/ostree.js'
+import {skopeoCopy, skopeoRawManifest, type RegistryAccess} from '../tools/skopeo.js'
+import {writeLayerBlob, LAYER_MEDIA_TYPES, type Compression, type Descriptor} from './blob.js'
+import {COMPONENTS_ANNOTATION, layerName, packComponents, packingOfManifest, readPreviousPacking, type Packing} from './chunking.js'
+import {imageConfigDocument, imageLabels, type CommitFacts, type ImageConfigInput} from './config.js'
+import {compareNames, imageContent, imageFileTree, type ImageEntry} from './content.js'
+import {MEDIA_TYPES, OciLayout, readArchiveManifest, writeOciArchive} from './layout.js'
+import {formatImageReference, type ImageReference} from './reference.js'
+import {layerTar} from './tar.js'
+
+export interface ImageOptions {
+  output: ImageReference
+  /** `--label K=V`: win over every other label. */
+  labels: Record<string, string>
+  maxLayers: number
+  compression: Compression
+  previousBuildManifest?: string
+  imageConfig?: ImageConfigInput
+  access: RegistryAccess
+}
+
+export interface ExportInput extends ImageOptions {
+  /** A bare or bare-user repo holding the commit. */
+  repo: OstreeRepo
+  commit: string
+  workDir: string
+  log: CommandLog
+  signal: AbortSignal
+  progress: (line: string) => void
+  warn: (message: string) => void
+  /** Checks the image's tree before anything is written (the compose's lint). */
+  check?: (files: FileTree) => Promise<void>
+}
+
+export interface LayerSummary extends Descriptor {
+  diffId: string
+  components: string[]
+}
+
+export interface ImageResult {
+  reference: string
+  manifestDigest: string
+  configDigest: string
+  layers: LayerSummary[]
+  /** Compressed bytes of all layers. */
+  size: number
+  /** The image at the output already holds this commit with these labels: nothing was written. */
+  unchanged: boolean
+}
+
+interface ManifestLike {
+  annotations?: Record<string, string>
+  layers?: Descriptor[]
+  config?: Descriptor
+}
+
+/** The manifest of the image already at the output, if there is one we can read. */
+async function existingManifest(input: ExportInput): Promise<{manifest: ManifestLike} | undefined> {
+  const {output} = input
+  try {
+    if (output.transport === 'oci') {
+      const manifest = (await pathExists(path.join(output.path, 'index.json'))) ? await new OciLayout(output.path).manifest(output.tag) : undefined
+      return manifest ? {manifest: manifest as ManifestLike} : undefined
+    }
+    if (output.transport === 'oci-archive') {
+      const manifest = (await pathExists(output.path)) ? await readArchiveManifest(output.path, output.tag) : undefined
+      return manifest ? {manifest: manifest as ManifestLike} : undefined
+    }
+    const raw = await skopeoRawManifest(formatImageReference(output), {...input.access}, {log: input.log, signal: input.signal})
+    return {manifest: JSON.parse(raw) as ManifestLike}
+  } catch (error) {
+    if (input.signal.aborted) throw error
+    // No image there yet (or not one we can read): a fresh packing, not a failure.
+    return undefined
+  }
+}
+
+/** Entries of each layer: its own paths plus every parent directory, sorted. */
+function layerEntries(entries: ImageEntry[], packing: Packing): ImageEntry[][] {
+  const binOf = new Map<string, number>()
+  packing.forEach((names, bin) => names.forEach((name) => binOf.set(name, bin)))
+  const directories = new Map(entries.filter((entry) => entry.type === 'directory').map((entry) => [entry.name, entry]))
+  const layers = packing.map(() => new Map<string, ImageEntry>())
+  for (const entry of entries) {
+    const layer = layers[binOf.get(entry.component) ?? packing.length - 1]
+    for (let parent = path.posix.dirname(entry.name); parent !== '.' && !layer.has(parent); parent = path.posix.dirname(parent)) {
+      const directory = directories.get(parent)
+      if (directory) layer.set(parent, directory)
+    }
+    layer.set(entry.name, entry)
+  }
+  return layers.map((layer) => [...layer.values()].sort((a, b) => compareNames(a.name, b.name)))
+}
+
+/** Run `work` over items, at most `limit` at a time, biggest first; results in input order. */
+async function inParallel<T, R>(items: T[], weight: (item: T) => number, limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const order = items.map((_, index) => index).sort((a, b) => weight(items[b]) - weight(items[a]))
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < order.length) {
+      const index = order[next++]
+      results[index] = await work(items[index])
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return results
+}
+
+/** Write the blobs of the image into a layout: layers in parallel, then config and manifest. */
+async function writeImage(input: ExportInput, tree: CommitTree, layers: ImageEntry[][], packing: Packing, facts: CommitFacts, labels: Record<string, string>, layout: OciLayout): Promise<{manifest: Descriptor; config: Descriptor; layers: LayerSummary[]}> {
+  let done = 0
+  const written = await inParallel(
+    layers.map((entries, index) => ({entries, index})),
+    ({entries}) => entries.reduce((sum, entry) => sum + entry.size, 0),
+    Math.max(2, availableParallelism()),
+    async ({entries, index}) => {
+      if (input.signal.aborted) throw input.signal.reason
+      const blob = await writeLayerBlob(layerTar(entries, {tree, mtime: facts.timestamp}), layout.blobsDir, input.compression)
+      input.progress(`layer ${++done}/${layers.length}: ${layerName(packing[index])} (${(blob.size / 1e6).toFixed(1)} MB)`)
+      return {...blob, components: packing[index]}
+    },
+  )
+  const config = await layout.writeJson(
+    MEDIA_TYPES.config,
+    imageConfigDocument(
+      facts,
+      labels,
+      input.imageConfig,
+      written.map((layer) => layer.diffId),
+      packing.map(layerName),
+    ),
+  )
+  const manifest = await layout.writeJson(MEDIA_TYPES.manifest, {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.manifest,
+    config,
+    layers: written.map(({mediaType, digest, size, components}) => ({mediaType, digest, size, annotations: {[COMPONENTS_ANNOTATION]: components.join(',')}})),
+    annotations: labels,
+  })
+  return {manifest, config, layers: written}
+}
+
+/** Move a finished layout to the output: rename, merge into an existing layout, archive, or skopeo. */
+async function publish(input: ExportInput, staging: OciLayout, manifest: Descriptor, mtime: number): Promise<void> {
+  const {output} = input
+  if (output.transport === 'oci') {
+    if (!(await pathExists(output.path))) {
+      await staging.setTag(output.tag, manifest)
+      await rename(staging.dir, output.path)
+      return
+    }
+    // An existing layout keeps its other images: add the new blobs, then switch the tag.
+    const target = new OciLayout(output.path)
+    await mkdir(target.blobsDir, {recursive: true})
+    for (const blob of await readdir(staging.blobsDir)) {
+      if (!(await pathExists(path.join(target.blobsDir, blob)))) await rename(path.join(staging.blobsDir, blob), path.join(target.blobsDir, blob))
+    }
+    await target.setTag(output.tag, manifest)
+    return
+  }
+  const tag = output.transport === 'oci-archive' ? output.tag : 'latest'
+  await staging.setTag(tag, manifest)
+  if (output.transport === 'oci-archive') await writeOciArchive(staging.dir, output.path, mtime)
+  else await skopeoCopy(`oci:${staging.dir}:${tag}`, formatImageReference(output), input.access, {log: input.log, signal: input.signal})
+}
+
+/**
+ * A commit as an OCI image bootc accepts: plain layers holding the final
+ * filesystem, split by package, labelled as ostree-ext labels its images,
+ * byte-for-byte the same for the same commit and options.
+ */
+export async function exportImage(input: ExportInput, facts: CommitFacts): Promise<ImageResult> {
+  const labels = imageLabels(facts, input.imageConfig, input.labels)
+  const previous = await existingManifest(input)
+  const expectedMediaType = LAYER_MEDIA_TYPES[input.compression]
+  if (
+    previous &&
+    !input.previousBuildManifest &&
+    isDeepStrictEqual(previous.manifest.annotations, labels) &&
+    (previous.manifest.layers ?? []).length <= input.maxLayers &&
+    (previous.manifest.layers ?? []).every((layer) => layer.mediaType === expectedMediaType)
+  ) {
+    const layers = (previous.manifest.layers ?? []).map((layer) => ({...layer, diffId: '', components: (layer.annotations?.[COMPONENTS_ANNOTATION] ?? '').split(',').filter(Boolean)}))
+    // Our manifests are JSON.stringify output, so re-serializing gives back their bytes.
+    const manifestDigest = `sha256:${createHash('sha256').update(JSON.stringify(previous.manifest)).digest('hex')}`
+    return {reference: formatImageReference(input.output), manifestDigest, configDigest: previous.manifest.config?.digest ?? '', layers, size: layers.reduce((sum, layer) => sum + layer.size, 0), unchanged: true}
+  }
+  const previousPacking = input.previousBuildManifest ? await readPreviousPacking(input.previousBuildManifest) : previous && packingOfManifest(previous.manifest)
+
+  input.progress(`reading commit ${input.commit.slice(0, 12)}`)
+  const tree = await CommitTree.read(input.repo, input.commit, {log: input.log, signal: input.signal})
+  const content = await imageContent(tree)
+  if (input.check) await input.check(imageFileTree(tree, content))
+  const packing = packComponents(content.components, input.maxLayers, previousPacking && previousPacking.length <= input.maxLayers ? previousPacking : undefined)
+  if (previousPacking && previousPacking.length > input.maxLayers) input.warn(`the previous image has ${previousPacking.length} layers, more than --max-layers ${input.maxLayers}: packing afresh`)
+  const layers = layerEntries(content.entries, packing)
+
+  const stagingDir = input.output.transport === 'oci' ? path.join(path.dirname(input.output.path), `.${path.basename(input.output.path)}.apt-ostree-${process.pid}`) : path.join(input.workDir, 'image')
+  await rm(stagingDir, {recursive: true, force: true})
+  try {
+    const staging = await OciLayout.create(stagingDir)
+    const image = await writeImage(input, tree, layers, packing, facts, labels, staging)
+    input.progress(`writing ${formatImageReference(input.output)}`)
+    await publish(input, staging, image.manifest, facts.timestamp)
+    return {
+      reference: formatImageReference(input.output),
+      manifestDigest: image.manifest.digest,
+      configDigest: image.config.digest,
+      layers: image.layers,
+      size: image.layers.reduce((sum, layer) => sum + layer.size, 0),
+      unchanged: false,
+    }
+  } finally {
+    await rm(stagingDir, {recursive: true, force: true})
+  }
+}
