@@ -2,10 +2,15 @@
 # Installs the host tools apt-ostree and its tests run, from Debian's archive.
 # Recommends stay off: a recommended systemd-resolved would replace
 # /etc/resolv.conf on the host.
+# Integration tests also need podman (root, runc, the kernel's overlayfs: no
+# uidmap, fuse-overlayfs, slirp4netns or crun), docker-registry (they start
+# their own on a free port) and busybox-static (a static binary for a tiny
+# test image; it replaces a dynamic busybox and provides it).
 set -eu
 
 PACKAGES="mmdebstrap bubblewrap ostree skopeo umoci zstd debian-archive-keyring
-  qemu-system-x86 qemu-utils ovmf e2fsprogs dosfstools mtools fdisk ca-certificates"
+  qemu-system-x86 qemu-utils ovmf e2fsprogs dosfstools mtools fdisk ca-certificates
+  podman runc docker-registry busybox-static attr libcap2-bin"
 
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write(String(a>20||(a===20&&b>=19)))' 2>/dev/null || echo false)
 if [ "$node_ok" != true ]; then
@@ -25,4 +30,11 @@ if [ -n "$missing" ]; then
   echo "installing:$missing" >&2
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+  case " $missing " in
+    *" docker-registry "*)
+      # The package enables a system-wide registry on :5000; nothing here uses it.
+      if [ -d /run/systemd/system ]; then
+        systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+      fi ;;
+  esac
 fi

@@ -1,6 +1,7 @@
-import {access, constants, mkdir, stat} from 'node:fs/promises'
+import {mkdir, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
+import {exportCommitImage} from '../compose/image.js'
 import {AptOstreeError, UsageError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
@@ -42,9 +43,14 @@ async function checkOutput(reference: ImageReference): Promise<void> {
   const parent = path.dirname(reference.path)
   try {
     await mkdir(parent, {recursive: true})
-    await access(parent, constants.W_OK)
+    // access(2) says yes to root on read-only mounts and immutable dirs: write a probe instead.
+    const probe = path.join(parent, `.apt-ostree-probe-${process.pid}`)
+    await writeFile(probe, '')
+    await rm(probe)
   } catch (error) {
-    throw new AptOstreeError(`${reference.path}: cannot write the image there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+    const code = (error as NodeJS.ErrnoException).code
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a parent is not a directory' : (code ?? (error as Error).message)
+    throw new AptOstreeError(`${reference.path}: cannot write the image there (${why})`)
   }
   if (!(await pathExists(reference.path))) return
   const isDirectory = (await stat(reference.path)).isDirectory()
@@ -92,4 +98,16 @@ export function describeImage(result: ImageResult): string {
     `digest:   ${result.manifestDigest}`,
     `layers:   ${result.layers.length} (${packages} components), ${(result.size / 1e6).toFixed(1)} MB compressed`,
   ].join('\n')
+}
+
+/** Write the commit a compose made (or any commit of a repo) as the image the flags describe. */
+export function writeImage(image: ImageOptions, source: {repo: string; ref: string}, flags: {cachedir: string; 'skip-lint'?: string[]}, note: (line: string) => void): Promise<ImageResult> {
+  return exportCommitImage({
+    ...image,
+    ...source,
+    cacheDir: flags.cachedir,
+    skipLint: flags['skip-lint'] ?? [],
+    progress: (line) => note(`image: ${line}`),
+    warn: (message) => note(`warning: ${message}`),
+  })
 }

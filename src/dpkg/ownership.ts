@@ -37,31 +37,27 @@ export function commitPathMapper(toplevelLinks: Map<string, string>): CommitPath
  * to the first by name, so the answer never depends on read order.
  */
 export function fileOwners(database: DpkgDatabaseFiles, commitPath: CommitPathOf): Map<string, string> {
+  // Paths are compared as the commit has them: /bin/ls and /usr/bin/ls are one file on merged /usr.
   const owners = new Map<string, string[]>()
   for (const [pkg, paths] of database.lists) {
     for (const listed of paths) {
       if (!listed.startsWith('/') || listed === '/.') continue
-      const list = owners.get(listed)
-      if (list) list.push(pkg)
-      else owners.set(listed, [pkg])
+      const mapped = commitPath(listed)
+      const list = owners.get(mapped)
+      if (!list) owners.set(mapped, [pkg])
+      else if (!list.includes(pkg)) list.push(pkg)
     }
   }
   const lines = database.diversions.split('\n')
   for (let index = 0; index + 2 < lines.length; index += 3) {
-    const [from, to, diverter] = [lines[index], lines[index + 1], lines[index + 2]]
+    const [from, to, diverter] = [commitPath(lines[index]), commitPath(lines[index + 1]), lines[index + 2]]
     const shipped = (owners.get(from) ?? []).filter((pkg) => packageName(pkg) !== diverter)
     if (shipped.length > 0) owners.set(to, shipped)
     if (diverter === ':') owners.delete(from)
     else owners.set(from, (owners.get(from) ?? []).filter((pkg) => packageName(pkg) === diverter))
   }
   const result = new Map<string, string>()
-  for (const [listed, pkgs] of owners) {
-    if (pkgs.length === 0) continue
-    const mapped = commitPath(listed)
-    const first = [...pkgs].sort()[0]
-    const existing = result.get(mapped)
-    result.set(mapped, existing && existing < first ? existing : first)
-  }
+  for (const [mapped, pkgs] of owners) if (pkgs.length > 0) result.set(mapped, [...pkgs].sort()[0])
   return result
 }
 

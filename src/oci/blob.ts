@@ -32,6 +32,30 @@ function hashing(hash: Hash, count?: {bytes: number}): Transform {
   })
 }
 
+/**
+ * Coalesce the tar stream's many small writes (a 512-byte header, then the
+ * content, then padding, per entry) into 1 MiB chunks: every chunk costs a
+ * hash update and a round trip to zlib's thread pool or zstd's pipe.
+ */
+function coalescing(size = 1 << 20): Transform {
+  let pending: Buffer[] = []
+  let length = 0
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      pending.push(chunk)
+      length += chunk.length
+      if (length < size) return callback()
+      const out = Buffer.concat(pending, length)
+      pending = []
+      length = 0
+      callback(null, out)
+    },
+    flush(callback) {
+      callback(null, length > 0 ? Buffer.concat(pending, length) : undefined)
+    },
+  })
+}
+
 function compressor(compression: Compression): Duplex {
   // gzip from node:zlib writes a fixed header (no name, mtime 0): the same bytes every time.
   if (compression === 'gzip') return createGzip({level: 6})
@@ -48,7 +72,7 @@ export async function writeLayerBlob(tarStream: Readable, blobsDir: string, comp
   const [diff, digest, count] = [createHash('sha256'), createHash('sha256'), {bytes: 0}]
   const partial = path.join(blobsDir, `.partial-${process.pid}-${Math.random().toString(36).slice(2)}`)
   try {
-    await pipeline(tarStream, hashing(diff), compressor(compression), hashing(digest, count), createWriteStream(partial))
+    await pipeline(tarStream, coalescing(), hashing(diff), compressor(compression), hashing(digest, count), createWriteStream(partial))
   } catch (error) {
     await rm(partial, {force: true})
     throw compression === 'zstd' ? zstdError(error) : error

@@ -122,7 +122,7 @@ async function writeImage(input: ExportInput, tree: CommitTree, layers: ImageEnt
   const written = await inParallel(
     layers.map((entries, index) => ({entries, index})),
     ({entries}) => entries.reduce((sum, entry) => sum + entry.size, 0),
-    Math.max(2, availableParallelism()),
+    Math.max(4, availableParallelism()),
     async ({entries, index}) => {
       if (input.signal.aborted) throw input.signal.reason
       const blob = await writeLayerBlob(layerTar(entries, {tree, mtime: facts.timestamp}), layout.blobsDir, input.compression)

@@ -1,10 +1,37 @@
 import {run, type RunOptions} from './exec.js'
 
+/** How to reach a registry: TLS verification, an auth file, credentials. */
+export interface RegistryAccess {
+  tlsVerify?: boolean
+  authfile?: string
+  creds?: string
+}
+
+function accessArgs(side: 'src' | 'dest', access: RegistryAccess): string[] {
+  return [
+    ...(access.tlsVerify === undefined ? [] : [`--${side}-tls-verify=${access.tlsVerify}`]),
+    ...(access.authfile ? [`--${side}-authfile=${access.authfile}`] : []),
+    ...(access.creds ? [`--${side}-creds=${access.creds}`] : []),
+  ]
+}
+
+/** Copy an image between transports; blobs are moved as they are (no recompression), so digests stay. */
+export async function skopeoCopy(source: string, destination: string, access: RegistryAccess = {}, options: RunOptions = {}): Promise<void> {
+  await run('skopeo', ['copy', '--quiet', ...accessArgs('dest', access), source, destination], {label: `skopeo copy to ${destination}`, ...options})
+}
+
+/** The raw manifest of an image (`skopeo inspect --raw`). */
+export async function skopeoRawManifest(reference: string, access: RegistryAccess = {}, options: RunOptions = {}): Promise<string> {
+  const tls = access.tlsVerify === undefined ? [] : [`--tls-verify=${access.tlsVerify}`]
+  const auth = [...(access.authfile ? [`--authfile=${access.authfile}`] : []), ...(access.creds ? [`--creds=${access.creds}`] : [])]
+  return (await run('skopeo', ['inspect', '--raw', ...tls, ...auth, reference], {label: `skopeo inspect ${reference}`, ...options})).stdout
+}
+
 /**
- * Copy an image between two containers-transports(5) references, e.g. from
- * `containers-storage:NAME` or `docker://…` into an `oci:DIR:TAG` layout.
- * Signatures are dropped: an oci layout cannot hold them.
+ * Copy an image into a local `oci:DIR:TAG` layout to read it. Signatures are
+ * dropped: a layout cannot hold them, and skopeo refuses to copy a signed
+ * image there otherwise.
  */
-export async function copyImage(source: string, destination: string, options: RunOptions = {}): Promise<void> {
-  await run('skopeo', ['copy', '--quiet', '--remove-signatures', source, destination], {label: `skopeo copy ${source}`, ...options})
+export async function skopeoCopyToLayout(source: string, layout: string, options: RunOptions = {}): Promise<void> {
+  await run('skopeo', ['copy', '--quiet', '--remove-signatures', source, layout], {label: `skopeo copy ${source}`, ...options})
 }

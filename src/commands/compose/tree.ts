@@ -1,11 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
-import {describeImage, imageFlags, parseImageOptions} from '../../cli/image-flags.js'
-import {exportCommitImage} from '../../compose/image.js'
+import {describeImage, imageFlags, parseImageOptions, writeImage} from '../../cli/image-flags.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
 import {UsageError} from '../../errors.js'
-import type {ImageResult} from '../../oci/export.js'
 import {resolvePackageSet} from '../../bootstrap/index.js'
 import {loadTreefile, printableTreefile, type ResolvedTreefile} from '../../treefile/index.js'
 
@@ -38,20 +36,12 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
       return printable
     }
     if (flags['dry-run']) return this.dryRun(resolved)
-    if (flags.container !== Boolean(flags.output)) throw new UsageError(flags.container ? '--container needs --output (-o) naming where the image goes, e.g. -o oci-archive:out/image.ociarchive' : '--output is for the image: add --container')
+    if (Boolean(flags.container) !== Boolean(flags.output)) throw new UsageError(flags.container ? '--container needs --output (-o) naming where the image goes, e.g. -o oci-archive:out/image.ociarchive' : '--output is for the image: add --container')
     const image = flags.output ? await parseImageOptions(flags.output, flags) : undefined
     const result = await composeTree(await composeOptions(flags, resolved, {quiet: this.jsonEnabled() || flags.quiet, warn: (message) => this.note(`warning: ${message}`)}))
     if (!this.jsonEnabled()) this.printSummary(result)
     if (!image) return result
-    const written: ImageResult = await exportCommitImage({
-      ...image,
-      repo: result.repo,
-      ref: result.commit,
-      cacheDir: flags.cachedir,
-      skipLint: flags['skip-lint'] ?? [],
-      progress: (line) => this.note(`image: ${line}`),
-      warn: (message) => this.note(`warning: ${message}`),
-    })
+    const written = await writeImage(image, {repo: result.repo, ref: result.commit}, flags, (line) => this.note(line))
     if (!this.jsonEnabled()) this.note(describeImage(written))
     return {...result, image: written}
   }

@@ -2,16 +2,17 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {defaultCacheDir} from '../../cli/compose-flags.js'
 import {AptOstreeError} from '../../errors.js'
+import {parseImageReference} from '../../oci/reference.js'
 import {bootCommit} from '../../vm/boot.js'
 
 export default class VmBoot extends BaseCommand<typeof VmBoot> {
-  static summary = 'Deploy a commit into a throwaway disk and boot it under QEMU.'
+  static summary = 'Deploy a commit or an image into a throwaway disk and boot it under QEMU.'
   static description = 'Deploys REF with the target\'s own ostree into a fresh sysroot, makes an ext4 disk of it, boots it under QEMU (software emulation) and watches the serial console. Exit 0 only when the default target is reached with no failed unit.'
-  static examples = ['<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal', '<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal --console']
+  static examples = ['<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal', '<%= config.bin %> <%= command.id %> oci-archive:out/minimal.ociarchive', '<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal --console']
 
-  static args = {ref: Args.string({description: 'Ref or commit to boot.', required: true})}
+  static args = {ref: Args.string({description: 'Ref or commit of --repo to boot; without --repo, an image: oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME or docker://REGISTRY/NAME.', required: true})}
   static flags = {
-    repo: Flags.string({description: 'OSTree repo holding the commit.', required: true}),
+    repo: Flags.string({description: 'OSTree repo holding the commit.'}),
     timeout: Flags.integer({description: 'Seconds to wait for the target.', default: 600, min: 10}),
     target: Flags.string({description: 'Unit to wait for (default: the treefile\'s default-target, else multi-user.target).'}),
     console: Flags.boolean({description: 'Stream the serial console to stderr.'}),
@@ -22,8 +23,7 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
     const {args} = await this.parse(VmBoot)
     const {flags} = this
     const result = await bootCommit({
-      repo: flags.repo,
-      ref: args.ref,
+      source: flags.repo ? {repo: flags.repo, ref: args.ref} : {image: parseImageReference(args.ref)},
       cacheDir: flags.cachedir,
       timeoutSeconds: flags.timeout,
       target: flags.target,

@@ -1,0 +1,50 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../cli/base-command.js'
+import {AptOstreeError, ExitCode, UsageError} from '../../errors.js'
+import {loadLintTarget} from '../../lint/load.js'
+import {checkRuleNames, describeRules, formatLintReport, formatRuleList, runLint} from '../../lint/run.js'
+
+export default class ContainerLint extends BaseCommand<typeof ContainerLint> {
+  static summary = 'Check a rootfs or an image with bootc\'s lint rules.'
+  static description =
+    'Runs the rules of `bootc container lint` (same names, same fatal and warning types) and apt-ostree\'s Debian ones on a rootfs directory or an image, in name order. Exit 1 when a fatal rule fails (or, with --fatal-warnings, any rule warns); exit 2 for a target or rule name that does not exist.'
+  static examples = [
+    '<%= config.bin %> <%= command.id %> out/rootfs',
+    '<%= config.bin %> <%= command.id %> oci-archive:out/image.tar --fatal-warnings',
+    '<%= config.bin %> <%= command.id %> containers-storage:localhost/debian-bootc --skip var-log --json',
+    '<%= config.bin %> <%= command.id %> --list',
+  ]
+
+  static args = {
+    target: Args.string({description: 'A rootfs directory (/ is the running system), or an image: oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME, docker://REGISTRY/NAME[:TAG].'}),
+  }
+
+  static flags = {
+    'fatal-warnings': Flags.boolean({description: 'Fail on warnings too.'}),
+    skip: Flags.string({description: 'Do not run the rule NAME (repeatable).', multiple: true, helpValue: 'NAME'}),
+    list: Flags.boolean({description: 'Print the rules (name, type, description) and exit.'}),
+    'no-truncate': Flags.boolean({description: 'Print every item of a finding, not only the first 5.'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {args} = await this.parse(ContainerLint)
+    const {flags} = this
+    if (flags.list) {
+      if (!this.jsonEnabled()) this.log(formatRuleList())
+      return describeRules()
+    }
+    if (!args.target) throw new UsageError('container lint needs a TARGET: a rootfs directory or an image reference (or --list)')
+    const skip = flags.skip ?? []
+    // Before reading what may be a large image.
+    checkRuleNames(skip)
+    const {tree, rootKind} = await loadLintTarget(args.target)
+    const result = await runLint(tree, {rootKind, skip, fatalWarnings: flags['fatal-warnings']})
+    if (!this.jsonEnabled()) {
+      this.log(formatLintReport(result, {truncate: !flags['no-truncate']}))
+      if (result.failed > 0) throw new AptOstreeError(`Checks failed: ${result.failed}`)
+    } else if (result.failed > 0) {
+      process.exitCode = ExitCode.failed
+    }
+    return {target: args.target, rootKind, ...result}
+  }
+}

@@ -1,0 +1,243 @@
+import {isUtf8} from 'node:buffer'
+import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
+import path from 'node:path'
+import {pipeline} from 'node:stream/promises'
+import {createGunzip} from 'node:zlib'
+import {execa} from 'execa'
+import tar from 'tar-stream'
+import {AptOstreeError} from '../errors.js'
+import {COMMAND_PACKAGES} from '../tools/exec.js'
+import {resolvePath} from './query.js'
+import {isLintInput} from './rules/index.js'
+import type {FileTree, TreeEntry} from './tree.js'
+
+/** Lint inputs up to this size are kept in memory; nothing else is. */
+const MAX_KEPT_CONTENT = 1024 * 1024
+
+/** A blob's bytes: a file, or a range of one (a blob inside an oci-archive). */
+export interface BlobRange {
+  file: string
+  start: number
+  size: number
+  /** For messages: "oci:DIR blob sha256:…". */
+  label: string
+}
+
+/** Where a regular file's content is: a layer and the entry's name there; shared by hard links. */
+interface FileContent {
+  layer: number
+  name: string
+  content?: Buffer
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b])
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
+const WHITEOUT = '.wh.'
+const OPAQUE_WHITEOUT = '.wh..wh..opq'
+
+async function magicOf(blob: BlobRange): Promise<Buffer> {
+  const handle = await open(blob.file)
+  try {
+    const {buffer, bytesRead} = await handle.read(Buffer.alloc(4), 0, 4, blob.start)
+    return buffer.subarray(0, bytesRead)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** gunzip, `zstd -dc` (Node 20 has no zstd; execa streams through the program), or nothing for a plain tar. */
+async function decompressorFor(blob: BlobRange): Promise<NodeJS.ReadWriteStream[]> {
+  const magic = await magicOf(blob)
+  if (magic.subarray(0, 2).equals(GZIP_MAGIC)) return [createGunzip()]
+  if (magic.equals(ZSTD_MAGIC)) return [execa('zstd', ['-dc']).duplex()]
+  return []
+}
+
+/** A tar entry's content: tar-stream's Source, async-iterable at run time though not in its types. */
+type EntryContent = tar.Extract extends AsyncIterable<infer Source> ? Source : never
+
+/** PAX records override the header's names; tar-stream types them loosely. */
+const paxOf = (header: tar.Header): {path?: string; linkpath?: string} => (header.pax ?? {}) as {path?: string; linkpath?: string}
+
+/** A decompression or tar error as one line naming the blob. */
+function layerError(blob: BlobRange, error: unknown): AptOstreeError {
+  if (error instanceof AptOstreeError) return error
+  const failure = error as {code?: string; stderr?: string; message: string}
+  if (failure.code === 'ENOENT') return new AptOstreeError(`${blob.label}: zstd: command not found (apt-get install --no-install-recommends ${COMMAND_PACKAGES.zstd})`)
+  const reason = failure.stderr?.trim().split('\n').pop() ?? failure.message.split('\n')[0]
+  return new AptOstreeError(`${blob.label}: corrupt or unreadable layer (${reason})`)
+}
+
+/** Each tar entry of a (maybe compressed) layer, in order; what `onEntry` does not read is skipped. */
+async function readTar(blob: BlobRange, onEntry: (header: tar.Header, content: EntryContent) => Promise<void>): Promise<void> {
+  if (blob.size === 0) return
+  // latin1 keeps a name's bytes, so names that are not UTF-8 can be told apart.
+  const extract = tar.extract({filenameEncoding: 'latin1'} as Parameters<typeof tar.extract>[0])
+  const source = createReadStream(blob.file, {start: blob.start, end: blob.start + blob.size - 1})
+  const piped = pipeline([source, ...(await decompressorFor(blob)), extract])
+  piped.catch(() => undefined)
+  try {
+    for await (const entry of extract) {
+      await onEntry(entry.header, entry)
+      entry.resume()
+    }
+    await piped
+  } catch (error) {
+    source.destroy()
+    throw layerError(blob, error)
+  }
+}
+
+async function collect(stream: EntryContent): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream as unknown as AsyncIterable<Buffer>) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
+/** A tar name as a tree path, and whether its last component is valid UTF-8. */
+function treePath(raw: string, fromPax: boolean): {key: string; validName: boolean} {
+  // PAX records are UTF-8 already (tar-stream decodes them); other names are latin1-decoded bytes.
+  const text = fromPax ? raw : Buffer.from(raw, 'latin1').toString('utf8')
+  const base = path.posix.basename(raw)
+  const validName = fromPax ? !base.includes('\uFFFD') : isUtf8(Buffer.from(base, 'latin1'))
+  const key = path.posix.normalize(`/${text}`)
+  return {key: key.length > 1 ? key.replace(/\/+$/, '') : key, validName}
+}
+
+function linkTarget(raw: string, fromPax: boolean): {target: string; valid: boolean} {
+  if (fromPax) return {target: raw, valid: !raw.includes('\uFFFD')}
+  const bytes = Buffer.from(raw, 'latin1')
+  return {target: bytes.toString('utf8'), valid: isUtf8(bytes)}
+}
+
+/**
+ * The filesystem that applying an image's layers in order gives: OCI
+ * whiteouts remove what lower layers had, hard links take their target's
+ * type and content, missing parents become directories as unpackers make
+ * them. Only lint inputs keep their content.
+ */
+export class LayeredTree {
+  readonly tree: FileTree = new Map([['/', {type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0}]])
+  private readonly contents = new Map<string, FileContent>()
+  /** Paths the current layer wrote: its whiteouts only hide what lower layers had. */
+  private written = new Set<string>()
+
+  async applyLayer(layer: number, blob: BlobRange): Promise<void> {
+    this.written = new Set()
+    await readTar(blob, (header, content) => this.applyEntry(layer, blob, header, content))
+  }
+
+  private async applyEntry(layer: number, blob: BlobRange, header: tar.Header, content: EntryContent): Promise<void> {
+    const {key: name, validName} = treePath(header.name, paxOf(header).path !== undefined)
+    const base = path.posix.basename(name)
+    if (base.startsWith(WHITEOUT)) {
+      const directory = this.place(path.posix.dirname(name))
+      if (base === OPAQUE_WHITEOUT) this.removeBelow(directory)
+      else if (!base.startsWith(`${WHITEOUT}${WHITEOUT}`)) this.remove(path.posix.join(directory, base.slice(WHITEOUT.length)))
+      return
+    }
+    const key = name === '/' ? '/' : path.posix.join(this.place(path.posix.dirname(name)), base)
+    const common = {mode: (header.mode ?? 0o644) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0, size: 0, ...(validName ? {} : {invalidUtf8: true})}
+    switch (header.type) {
+      case 'directory':
+        this.set(key, {...common, type: 'directory'})
+        break
+      case 'file':
+      case 'contiguous-file': {
+        const keep = isLintInput(key) && (header.size ?? 0) <= MAX_KEPT_CONTENT
+        const file: FileContent = {layer, name, ...(keep ? {content: await collect(content)} : {})}
+        this.set(key, {...common, type: 'file', size: header.size ?? 0}, file)
+        break
+      }
+      case 'symlink': {
+        const {target, valid} = linkTarget(header.linkname ?? '', paxOf(header).linkpath !== undefined)
+        this.set(key, {...common, type: 'symlink', target, ...(valid && validName ? {} : {invalidUtf8: true})})
+        break
+      }
+      case 'link': {
+        const source = resolvePath(this.tree, treePath(header.linkname ?? '', paxOf(header).linkpath !== undefined).key, false)
+        const entry = source === undefined ? undefined : this.tree.get(source)
+        if (!entry || entry.type === 'directory') throw new AptOstreeError(`${blob.label}: hard link ${name} to ${header.linkname}, which the layers do not have`)
+        // A hard link is the same inode: its target's type, metadata and content.
+        const {invalidUtf8: _targetName, read: _read, ...metadata} = entry
+        this.set(key, {...metadata, ...(validName ? {} : {invalidUtf8: true})}, this.contents.get(source!))
+        break
+      }
+      default:
+        this.set(key, {...common, type: 'other'})
+    }
+  }
+
+  /**
+   * Where a directory of a layer's entry is in the tree: through the links
+   * lower layers made, as extracting there would land; created (as a
+   * directory, owned by root) where missing.
+   */
+  private place(directory: string): string {
+    const physical = resolvePath(this.tree, directory)
+    if (physical !== undefined && this.tree.get(physical)?.type === 'directory') return physical
+    let current = '/'
+    for (const name of directory.split('/').filter(Boolean)) {
+      current = path.posix.join(current, name)
+      if (this.tree.get(current)?.type !== 'directory') this.set(current, {type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0})
+    }
+    return current
+  }
+
+  private set(key: string, entry: TreeEntry, content?: FileContent): void {
+    // Anything but a directory replacing a directory hides what was below it.
+    if (entry.type !== 'directory' && this.tree.get(key)?.type === 'directory') this.removeBelow(key)
+    this.contents.delete(key)
+    if (content) {
+      this.contents.set(key, content)
+      entry.read = async () => {
+        if (content.content) return content.content
+        throw new AptOstreeError(`${key}: the image loader kept no content for it (only the files the lint rules read)`)
+      }
+    }
+    this.tree.set(key, entry)
+    this.written.add(key)
+  }
+
+  private remove(key: string): void {
+    if (this.tree.get(key)?.type === 'directory') this.removeBelow(key)
+    if (!this.written.has(key)) {
+      this.tree.delete(key)
+      this.contents.delete(key)
+    }
+  }
+
+  private removeBelow(directory: string): void {
+    const prefix = directory === '/' ? '/' : `${directory}/`
+    for (const key of [...this.tree.keys()]) {
+      if (key.startsWith(prefix) && key !== prefix && !this.written.has(key)) {
+        this.tree.delete(key)
+        this.contents.delete(key)
+      }
+    }
+  }
+
+  /**
+   * Read again, from their layers, the lint inputs whose content the first
+   * pass could not keep: a hard link to a file whose own path the rules do
+   * not read (ostree-encapsulated layers link every checkout path to an
+   * object under /sysroot/ostree/repo), or a link to such a file.
+   */
+  async fillLintInputs(layers: BlobRange[]): Promise<void> {
+    const wanted = new Map<number, Map<string, FileContent>>()
+    for (const key of this.tree.keys()) {
+      if (!isLintInput(key)) continue
+      const physical = resolvePath(this.tree, key)
+      const file = physical === undefined ? undefined : this.contents.get(physical)
+      if (!file || file.content || this.tree.get(physical!)!.size > MAX_KEPT_CONTENT) continue
+      wanted.set(file.layer, (wanted.get(file.layer) ?? new Map()).set(file.name, file))
+    }
+    for (const [layer, files] of wanted) {
+      await readTar(layers[layer], async (header, content) => {
+        const file = files.get(treePath(header.name, paxOf(header).path !== undefined).key)
+        if (file && (header.type === 'file' || header.type === 'contiguous-file')) file.content = await collect(content)
+      })
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import {createReadStream, createWriteStream} from 'node:fs'
+import {mkdir, readdir, rename, rm} from 'node:fs/promises'
+import path from 'node:path'
+import {pipeline} from 'node:stream/promises'
+import tar from 'tar-stream'
+import {AptOstreeError} from '../errors.js'
+import {pathExists} from '../fs.js'
+import {findKernelVersion} from '../postprocess/ostreeify/kernel.js'
+import type {RunOptions} from '../tools/exec.js'
+import {OstreeRepo} from '../tools/ostree.js'
+import {skopeoCopyToLayout} from '../tools/skopeo.js'
+import {umociUnpack} from '../tools/umoci.js'
+import {formatImageReference, type ImageReference} from './reference.js'
+
+/** Unpack an oci-archive's layout files (index.json, oci-layout, blobs) into DIR. */
+async function extractArchive(file: string, directory: string): Promise<void> {
+  const extract = tar.extract()
+  const reading = pipeline(createReadStream(file), extract)
+  for await (const entry of extract) {
+    const name = path.posix.normalize(entry.header.name)
+    if (entry.header.type !== 'file' || name.startsWith('..') || path.posix.isAbsolute(name)) {
+      entry.resume()
+      continue
+    }
+    await mkdir(path.dirname(path.join(directory, name)), {recursive: true})
+    await pipeline(entry, createWriteStream(path.join(directory, name)))
+  }
+  await reading
+}
+
+/** The image as an OCI layout directory and tag, copying it into WORK when it lives elsewhere. */
+async function layoutOf(reference: ImageReference, workDir: string, options: RunOptions): Promise<{dir: string; tag: string}> {
+  if (reference.transport === 'oci') return {dir: reference.path, tag: reference.tag}
+  const dir = path.join(workDir, 'image-layout')
+  if (reference.transport === 'oci-archive') {
+    if (!(await pathExists(reference.path))) throw new AptOstreeError(`${reference.path}: no such oci-archive`)
+    await extractArchive(reference.path, dir).catch((error: Error) => {
+      throw new AptOstreeError(`${reference.path}: not a readable oci-archive (${error.message})`)
+    })
+    return {dir, tag: reference.tag}
+  }
+  await skopeoCopyToLayout(formatImageReference(reference), `oci:${dir}:latest`, options)
+  return {dir, tag: 'latest'}
+}
+
+/**
+ * An image's filesystem back into an OSTree commit, as bootc's import sees
+ * it: the layers unpacked, /etc moved back to /usr/etc, /var emptied (the
+ * machine's, created by tmpfiles.d at boot). Proves the image, not only the
+ * commit it came from, is bootable.
+ */
+export async function commitImage(reference: ImageReference, workDir: string, options: RunOptions): Promise<{repo: OstreeRepo; commit: string}> {
+  const layout = await layoutOf(reference, workDir, options)
+  const rootfs = path.join(workDir, 'image-rootfs')
+  await umociUnpack(layout.dir, layout.tag, rootfs, options)
+  if (await pathExists(path.join(rootfs, 'usr/etc'))) throw new AptOstreeError(`${formatImageReference(reference)}: the image has /usr/etc; bootc images ship /etc`)
+  if (await pathExists(path.join(rootfs, 'etc'))) await rename(path.join(rootfs, 'etc'), path.join(rootfs, 'usr/etc'))
+  for (const entry of await readdir(path.join(rootfs, 'var')).catch(() => [] as string[])) await rm(path.join(rootfs, 'var', entry), {recursive: true, force: true})
+  const kernel = await findKernelVersion(rootfs)
+  const repo = new OstreeRepo(path.join(workDir, 'image-repo'))
+  await mkdir(repo.path, {recursive: true})
+  await repo.init('bare-user', options)
+  const commit = await repo.commit(['--orphan', `--tree=dir=${rootfs}`, '--add-metadata=ostree.bootable=true', `--add-metadata-string=ostree.linux=${kernel}`], options)
+  await rm(rootfs, {recursive: true, force: true})
+  return {repo, commit}
+}

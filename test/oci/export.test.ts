@@ -1,0 +1,161 @@
+import {createHash} from 'node:crypto'
+import {chmod, link, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {execa} from 'execa'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {exportImage, type ExportInput} from '../../src/oci/export.js'
+import type {CommitFacts} from '../../src/oci/config.js'
+import {parseImageReference} from '../../src/oci/reference.js'
+import {CommandLog} from '../../src/tools/exec.js'
+import {OstreeRepo} from '../../src/tools/ostree.js'
+
+// A tiny tree with what breaks naive tar writers: a file capability
+// (binary xattr), hard links, names past 100 bytes, non-ASCII names,
+// setuid bits, foreign owners, a dpkg database that owns some files and
+// diverts one, and /usr/etc. Committed with the host's ostree, exported,
+// then read back by umoci, GNU tar and getfattr.
+let work: string
+let repo: OstreeRepo
+let commit: string
+const LONG = 'd'.repeat(60) + '/' + 'f'.repeat(90)
+
+async function writeTree(root: string): Promise<void> {
+  const files: Record<string, string> = {
+    'usr/bin/ping': 'ping binary',
+    'usr/bin/hello': 'hello',
+    'usr/bin/hello.distrib': 'hello original',
+    'usr/share/doc/a/copyright': 'same text',
+    'usr/share/doc/b/copyright': 'same text',
+    [`usr/share/${LONG}`]: 'long name',
+    'usr/share/naïve-ünïcode': 'utf-8 name',
+    'usr/etc/hello.conf': 'x=1',
+    'usr/etc/empty-a': '',
+    'usr/etc/empty-b': '',
+    'usr/lib/modules/6.12.0/vmlinuz': 'kernel',
+    'usr/lib/modules/6.12.0/initramfs.img': 'initramfs',
+    'usr/lib/tmpfiles.d/var.conf': 'd /var/lib/thing 0750 root daemon - -\nd /var/lib 0755 - - - -\nL /var/run - - - - ../run\nd /var/%h/skip - - - -\nd /var/orphan/child - - - -\n',
+    'usr/etc/passwd': 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1::/:/bin/false\n',
+    'usr/etc/group': 'root:x:0:\ndaemon:x:1:\n',
+    'usr/share/dpkg/database/info/ping.list': '/.\n/usr\n/usr/bin\n/usr/bin/ping\n/usr/bin/ping-hardlink\n',
+    'usr/share/dpkg/database/info/hello.list': '/usr/bin/hello\n/etc/hello.conf\n/usr/share/doc/a/copyright\n',
+    'usr/share/dpkg/database/info/hello-wrapper.list': '/usr/bin/hello\n',
+    'usr/share/dpkg/database/info/linux-image-6.12.0.list': '/boot/vmlinuz-6.12.0\n',
+    'usr/share/dpkg/database/diversions': '/usr/bin/hello\n/usr/bin/hello.distrib\nhello-wrapper\n',
+  }
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, name)), {recursive: true})
+    await writeFile(path.join(root, name), content)
+  }
+  for (const directory of ['var', 'run', 'tmp', 'boot', 'sysroot']) await mkdir(path.join(root, directory), {recursive: true})
+  await symlink('sysroot/ostree', path.join(root, 'ostree'))
+  await symlink('usr/bin', path.join(root, 'bin'))
+  await link(path.join(root, 'usr/bin/ping'), path.join(root, 'usr/bin/ping-hardlink'))
+  await chmod(path.join(root, 'usr/bin/ping'), 0o4755)
+  await execa('chown', ['1:1', path.join(root, 'usr/share/doc/b')])
+  await execa('setcap', ['cap_net_raw+ep', path.join(root, 'usr/bin/ping')])
+}
+
+const facts = (): CommitFacts => ({commit, timestamp: 1767225600, architecture: 'amd64', version: '1.0', bootable: true, kernelVersion: '6.12.0', inputHash: 'abc'})
+
+function exportTo(output: string, extra: Partial<ExportInput> = {}): ReturnType<typeof exportImage> {
+  return exportImage(
+    {
+      repo,
+      commit,
+      output: parseImageReference(output),
+      labels: {},
+      maxLayers: 8,
+      compression: 'gzip',
+      access: {},
+      workDir: path.join(work, 'work'),
+      log: new CommandLog(path.join(work, 'log')),
+      signal: new AbortController().signal,
+      progress: () => undefined,
+      warn: () => undefined,
+      ...extra,
+    },
+    facts(),
+  )
+}
+
+async function unpack(layoutDir: string, tag: string): Promise<string> {
+  const bundle = await mkdtemp(path.join(work, 'bundle-'))
+  await rm(bundle, {recursive: true})
+  await execa('umoci', ['raw', 'unpack', '--image', `${layoutDir}:${tag}`, bundle])
+  return bundle
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-export-'))
+  await mkdir(path.join(work, 'work'))
+  await writeTree(path.join(work, 'tree'))
+  repo = new OstreeRepo(path.join(work, 'repo'))
+  await mkdir(repo.path)
+  await repo.init('bare-user')
+  commit = await repo.commit(['--orphan', `--tree=dir=${path.join(work, 'tree')}`, '--timestamp=@1767225600'])
+})
+
+afterAll(async () => {
+  await rm(work, {recursive: true, force: true})
+})
+
+describe('exportImage', () => {
+  it('keeps binary capabilities, setuid bits, owners, hard links, long and UTF-8 names', async () => {
+    await exportTo(`oci:${work}/layout:t`)
+    const rootfs = await unpack(`${work}/layout`, 't')
+    const {stdout: caps} = await execa('getcap', [path.join(rootfs, 'usr/bin/ping')])
+    expect(caps).toContain('cap_net_raw=ep')
+    expect((await stat(path.join(rootfs, 'usr/bin/ping'))).mode & 0o7777).toBe(0o4755)
+    expect((await stat(path.join(rootfs, 'usr/share/doc/b'))).uid).toBe(1)
+    expect(await readFile(path.join(rootfs, 'usr/share', LONG), 'utf8')).toBe('long name')
+    expect(await readFile(path.join(rootfs, 'usr/share/naïve-ünïcode'), 'utf8')).toBe('utf-8 name')
+    // Same content in one layer's /usr: one inode; in /etc: copies (config is edited in place).
+    expect((await stat(path.join(rootfs, 'usr/bin/ping'))).ino).toBe((await stat(path.join(rootfs, 'usr/bin/ping-hardlink'))).ino)
+    expect((await stat(path.join(rootfs, 'etc/empty-a'))).ino).not.toBe((await stat(path.join(rootfs, 'etc/empty-b'))).ino)
+    // /usr/etc is /etc in an image; /var holds what tmpfiles.d declares, with resolved owners.
+    expect(await readFile(path.join(rootfs, 'etc/hello.conf'), 'utf8')).toBe('x=1')
+    await expect(stat(path.join(rootfs, 'usr/etc'))).rejects.toThrow()
+    const thing = await stat(path.join(rootfs, 'var/lib/thing'))
+    expect([thing.mode & 0o7777, thing.gid]).toEqual([0o750, 1])
+    expect((await readdir(path.join(rootfs, 'var'))).sort()).toEqual(['lib', 'run'])
+    // Every layer is a tar GNU tar reads, with the capability as a PAX xattr.
+    const layout = JSON.parse(await readFile(path.join(work, 'layout/index.json'), 'utf8'))
+    const manifest = JSON.parse(await readFile(path.join(work, 'layout/blobs/sha256', layout.manifests[0].digest.slice(7)), 'utf8'))
+    const listings = await Promise.all(
+      manifest.layers.map(async (layer: {digest: string}) => (await execa('tar', ['--xattrs', '--xattrs-include=*', '-tvvzf', path.join(work, 'layout/blobs/sha256', layer.digest.slice(7))])).stdout),
+    )
+    expect(listings.join('\n')).toMatch(/usr\/bin\/ping\n\s*x: 20 security.capability/)
+  })
+
+  it('splits files by owning package, honouring diversions; unowned files and the initramfs apart', async () => {
+    const result = await exportTo(`oci:${work}/split:t`)
+    const components = result.layers.map((layer) => layer.components)
+    expect(components).toContainEqual(['initramfs'])
+    expect(components).toContainEqual(['apt-ostree-unpackaged-content'])
+    expect(components.at(-1)).toEqual([])
+    const layout = JSON.parse(await readFile(path.join(work, 'split/index.json'), 'utf8'))
+    const manifest = JSON.parse(await readFile(path.join(work, 'split/blobs/sha256', layout.manifests[0].digest.slice(7)), 'utf8'))
+    const layerOf = async (component: string): Promise<string> => {
+      const index = components.findIndex((names) => names.includes(component))
+      return (await execa('tar', ['-tzf', path.join(work, 'split/blobs/sha256', manifest.layers[index].digest.slice(7))])).stdout
+    }
+    // The diverting package owns the path; the diverted file stays with the package that shipped it.
+    expect((await layerOf('hello-wrapper')).split('\n')).toContain('usr/bin/hello')
+    expect((await layerOf('hello')).split('\n')).toEqual(expect.arrayContaining(['usr/bin/hello.distrib', 'etc/hello.conf', 'usr/share/doc/a/copyright']))
+    expect((await layerOf('linux-image-6.12.0')).split('\n')).toContain('usr/lib/modules/6.12.0/vmlinuz')
+    // Every layer holds its parent directories.
+    expect((await layerOf('hello')).split('\n')).toEqual(expect.arrayContaining(['usr/', 'usr/bin/', 'etc/']))
+    expect(manifest.layers.every((layer: {annotations: Record<string, string>}) => 'ostree.components' in layer.annotations)).toBe(true)
+  })
+
+  it('gives the same digest for the same commit, in gzip, zstd and uncompressed', async () => {
+    for (const compression of ['gzip', 'zstd', 'none'] as const) {
+      const first = await exportTo(`oci-archive:${work}/${compression}-1.tar`, {compression})
+      const second = await exportTo(`oci-archive:${work}/${compression}-2.tar`, {compression})
+      expect(second.manifestDigest).toBe(first.manifestDigest)
+      const hash = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex')
+      expect(await hash(`${work}/${compression}-2.tar`)).toBe(await hash(`${work}/${compression}-1.tar`))
+    }
+  })
+})

@@ -1,0 +1,63 @@
+import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {execa} from 'execa'
+import {afterAll, describe, expect, it} from 'vitest'
+import {runCli, STACK_FRAME} from '../helpers/cli.js'
+
+// Bad image options fail before any compose work, with one clear line and
+// exit 2 (usage) or 1 (the output cannot be written), and leave nothing behind.
+const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-image-flags-'))
+const cache = path.join(work, 'cache')
+const treefile = 'treefiles/debian-trixie-minimal.yaml'
+afterAll(async () => {
+  await execa('chattr', ['-i', path.join(work, 'immutable')], {reject: false})
+  rmSync(work, {recursive: true, force: true})
+})
+
+const compose = (...extra: string[]) => runCli(['compose', 'tree', treefile, '--cachedir', cache, ...extra])
+
+describe('image options', () => {
+  it.each([
+    [['--container'], 2, '--container needs --output (-o) naming where the image goes, e.g. -o oci-archive:out/image.ociarchive'],
+    [['-o', 'oci:out/x'], 2, '--output is for the image: add --container'],
+    [['--container', '-o', 'ftp://host/image'], 2, 'ftp://host/image: unknown image transport "ftp"; use oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME[:TAG] or docker://REGISTRY/NAME[:TAG]'],
+    [['--container', '-o', 'out/image.tar'], 2, 'out/image.tar: unknown image transport; use oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME[:TAG] or docker://REGISTRY/NAME[:TAG]'],
+    [['--container', '-o', 'oci:/tmp/x', '--max-layers', '3'], 2, '--max-layers must be at least 4 (got 3)'],
+    [['--container', '-o', 'oci:/tmp/x', '--compression', 'bzip2'], 2, undefined],
+    [['--container', '-o', 'oci-archive:/etc/hostname/image.tar'], 1, '/etc/hostname/image.tar: cannot write the image there (a parent is not a directory)'],
+  ])('%j', async (args, exitCode, message) => {
+    const result = await compose(...(args as string[]))
+    expect(result.exitCode).toBe(exitCode)
+    if (message) expect(result.stderr.trim()).toBe(message)
+    expect(result.stderr).not.toMatch(STACK_FRAME)
+  })
+
+  it('refuses an output directory it cannot write, and one that is not an OCI layout', async () => {
+    const immutable = path.join(work, 'immutable')
+    mkdirSync(immutable)
+    await execa('chattr', ['+i', immutable])
+    const locked = await compose('--container', '-o', `oci:${immutable}/layout`)
+    expect(locked.exitCode).toBe(1)
+    expect(locked.stderr.trim()).toBe(`${immutable}/layout: cannot write the image there (EPERM)`)
+    const notLayout = path.join(work, 'not-a-layout')
+    mkdirSync(notLayout)
+    writeFileSync(path.join(notLayout, 'keep'), 'mine')
+    const refused = await compose('--container', '-o', `oci:${notLayout}`)
+    expect(refused.stderr.trim()).toBe(`${notLayout}: exists and is not an OCI layout directory; choose another path or remove it`)
+    expect(readdirSync(notLayout)).toEqual(['keep'])
+  })
+
+  it('refuses a corrupt previous build manifest and an unreadable image config before composing', async () => {
+    const corrupt = path.join(work, 'manifest.json')
+    writeFileSync(corrupt, '{"layers": [')
+    const manifest = await compose('--container', '-o', `oci:${work}/out`, '--previous-build-manifest', corrupt)
+    expect(manifest.exitCode).toBe(2)
+    expect(manifest.stderr.trim()).toMatch(new RegExp(`^${corrupt}: the previous build manifest is not valid JSON`))
+    const config = path.join(work, 'config.json')
+    writeFileSync(config, '{"Cmd": "/bin/sh", "Foo": 1}')
+    const badConfig = await compose('--container', '-o', `oci:${work}/out`, '--image-config', config)
+    expect(badConfig.stderr.trim()).toBe(`${config}: image config key "Cmd" must be an array of strings`)
+    expect(readdirSync(work).sort()).toEqual(['config.json', 'immutable', 'manifest.json', 'not-a-layout'])
+  })
+})

@@ -1,0 +1,175 @@
+import {existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {execa} from 'execa'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
+import {podman, podmanEnv, resetPodman} from '../helpers/podman.js'
+import {startRegistry} from '../helpers/registry.js'
+import {describeTree, describeXattrs, hardLinkGroups} from '../helpers/tree-compare.js'
+
+// The image acceptance of issue 5, with the real tools: the default treefile
+// composed from an empty cache into an oci-archive, compared with its
+// commit, linted, rebuilt from another empty cache (same digest), grown by
+// one package (few layers change), pushed to a registry and to
+// containers-storage, run and built FROM with podman, and booted.
+const SOURCE_DATE_EPOCH = '1767225600'
+const TREEFILE = 'treefiles/debian-trixie-minimal.yaml'
+const REF = 'debian/13/amd64/minimal'
+const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-image-'))
+const cacheA = path.join(work, 'cache-a')
+const archive = path.join(work, 'minimal.ociarchive')
+const env = {CI: 'true', SOURCE_DATE_EPOCH}
+
+interface Composed {
+  commit: string
+  packages: string[]
+  image: {manifestDigest: string; layers: Array<{digest: string; size: number; components: string[]}>}
+}
+
+async function composeImage(treefile: string, cacheDir: string, output: string): Promise<Composed> {
+  const result = await runCli(['compose', 'tree', treefile, '--container', '-o', `oci-archive:${output}`, '--cachedir', cacheDir, '--json'], {env})
+  if (result.exitCode !== 0) throw new Error(`compose failed (${result.exitCode}):\n${result.stdout}\n${result.stderr}`)
+  return JSON.parse(result.stdout) as Composed
+}
+
+async function skopeoInspect(reference: string, extra: string[] = []): Promise<{Digest: string; Labels: Record<string, string>; Architecture: string; Os: string; Created: string; Layers: string[]}> {
+  return JSON.parse((await execa('skopeo', ['inspect', ...extra, reference])).stdout)
+}
+
+let first: Composed
+/** After the package was added: what cacheA's ref points at from then on. */
+let grown: Composed
+
+beforeAll(async () => {
+  first = await composeImage(TREEFILE, cacheA, archive)
+})
+
+afterAll(async () => {
+  await resetPodman()
+  rmSync(work, {recursive: true, force: true})
+})
+
+describe('compose tree --container', () => {
+  test('the image carries the bootc labels and the commit timestamp', async () => {
+    const image = await skopeoInspect(`oci-archive:${archive}`)
+    expect(image.Digest).toBe(first.image.manifestDigest)
+    expect(image.Labels).toMatchObject({'containers.bootc': '1', 'ostree.bootable': 'true', 'ostree.commit': first.commit})
+    expect(image.Labels['ostree.linux']).toMatch(/^6\.12\.\d+/)
+    expect(image.Labels['org.opencontainers.image.version']).toMatch(/^13\.\d{8}\.\d+$/)
+    expect(image.Labels['apt-ostree.inputhash']).toMatch(/^[0-9a-f]{64}$/)
+    expect([image.Architecture, image.Os, image.Created]).toEqual(['amd64', 'linux', '2026-01-01T00:00:00Z'])
+    expect(image.Layers.length).toBeLessThanOrEqual(64)
+  })
+
+  test('umoci unpack of the image equals ostree checkout of the commit', async () => {
+    const layout = path.join(work, 'layout')
+    await execa('tar', ['-xf', archive, '-C', (await execa('mkdir', ['-p', layout]), layout)])
+    const unpacked = path.join(work, 'unpacked')
+    await execa('umoci', ['raw', 'unpack', '--image', `${layout}:latest`, unpacked])
+    const checkout = path.join(work, 'checkout')
+    await execa('ostree', ['checkout', `--repo=${path.join(cacheA, 'repo')}`, first.commit, checkout])
+    const asImage = (relative: string): string => (relative === 'usr/etc' || relative.startsWith('usr/etc/') ? relative.slice(4) : relative)
+    const [image, commit] = [await describeTree(unpacked), await describeTree(checkout, asImage)]
+    // The image adds /var's skeleton from tmpfiles.d; everything else is the commit, path for path.
+    const imageOnly = [...image.keys()].filter((name) => !commit.has(name))
+    expect(imageOnly.filter((name) => !name.startsWith('var/'))).toEqual([])
+    expect([...commit.keys()].filter((name) => !image.has(name))).toEqual([])
+    const strip = ({inode: _inode, ...facts}: {inode: number}): object => facts
+    const differences = [...commit].filter(([name, facts]) => JSON.stringify(strip(facts)) !== JSON.stringify(strip(image.get(name)!))).map(([name]) => name)
+    expect(differences).toEqual([])
+    // Hard links in the image join only paths that are one object in the commit.
+    for (const group of hardLinkGroups(image)) expect(new Set(group.map((name) => commit.get(name)!.content)).size).toBe(1)
+    expect(await describeXattrs(unpacked, (name) => name)).toEqual(await describeXattrs(checkout, asImage))
+    console.info(`compared ${commit.size} paths; ${imageOnly.length} /var paths from tmpfiles.d; ${hardLinkGroups(image).length} hard-link groups`)
+  })
+
+  test('container lint finds no error and no warning', async () => {
+    const lint = await runCli(['container', 'lint', `oci-archive:${archive}`])
+    expect(lint.stderr).toBe('')
+    expect(lint.exitCode).toBe(0)
+    expect(lint.stdout).not.toMatch(/warning|Failed/i)
+  })
+
+  test('a second compose from an empty cache gives the same commit and manifest digest', async () => {
+    const second = await composeImage(TREEFILE, path.join(work, 'cache-b'), path.join(work, 'minimal-b.ociarchive'))
+    rmSync(path.join(work, 'cache-b'), {recursive: true, force: true})
+    if (JSON.stringify(second.packages) !== JSON.stringify(first.packages)) {
+      // The archive moved between the composes: different inputs, different image.
+      console.warn(`the Debian archive changed between the two composes; packages differ: ${second.packages.filter((id) => !first.packages.includes(id)).join(', ')}`)
+      return
+    }
+    expect(second.commit).toBe(first.commit)
+    expect(second.image.manifestDigest).toBe(first.image.manifestDigest)
+  })
+
+  test('one more small package changes at most 2 layers and keeps 90% of the bytes', async () => {
+    const treefile = path.join(work, 'with-hello.yaml')
+    writeFileSync(treefile, `include: ${path.join(repoRoot, TREEFILE)}\npackages:\n  - hello\n`)
+    grown = await composeImage(treefile, cacheA, archive)
+    const before = new Map(first.image.layers.map((layer) => [layer.digest, layer.size]))
+    const changed = grown.image.layers.filter((layer) => !before.has(layer.digest))
+    const kept = grown.image.layers.filter((layer) => before.has(layer.digest)).reduce((sum, layer) => sum + layer.size, 0)
+    const total = grown.image.layers.reduce((sum, layer) => sum + layer.size, 0)
+    console.info(`adding hello: ${changed.length} of ${grown.image.layers.length} layers changed (${changed.map((layer) => layer.components.join(',') || 'reserved').join('; ')}), ${((100 * kept) / total).toFixed(1)}% of ${total} bytes kept`)
+    expect(changed.length).toBeLessThanOrEqual(2)
+    expect(kept / total).toBeGreaterThanOrEqual(0.9)
+    expect(grown.image.layers.find((layer) => layer.components.includes('hello'))).toBeDefined()
+  })
+})
+
+describe('container-encapsulate to a registry and to containers-storage', () => {
+  test('a push to a registry on 127.0.0.1 is read back by skopeo', async () => {
+    const registry = await startRegistry()
+    try {
+      const destination = `docker://${registry.host}/minimal:latest`
+      const pushed = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'repo'), REF, destination, '--no-dest-tls-verify', '--cachedir', cacheA])
+      expect(pushed.stderr).not.toMatch(STACK_FRAME)
+      expect(pushed.exitCode).toBe(0)
+      const image = await skopeoInspect(destination, ['--tls-verify=false'])
+      expect(image.Digest).toBe(pushed.stdout.trim())
+      expect(image.Labels['containers.bootc']).toBe('1')
+    } finally {
+      await registry.stop()
+    }
+  })
+
+  test('a registry that refuses the push is a clear error', async () => {
+    const registry = await startRegistry({refuse: 'auth'})
+    try {
+      const refused = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'repo'), REF, `docker://${registry.host}/minimal:latest`, '--no-dest-tls-verify', '--cachedir', cacheA])
+      expect(refused.exitCode).toBe(1)
+      expect(refused.stderr).toMatch(new RegExp(`^skopeo copy to docker://${registry.host.replace('.', '\\.')}/minimal:latest failed with exit code 1\\n`))
+      expect(refused.stderr).toMatch(/authentication required|unauthorized/)
+      expect(refused.stderr).not.toMatch(STACK_FRAME)
+      expect(readdirSync(path.join(cacheA, 'work'))).toEqual([])
+    } finally {
+      await registry.stop()
+    }
+  })
+
+  test('podman runs it, and a Containerfile FROM it installs a package and still passes lint', async () => {
+    const pushed = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'repo'), REF, 'containers-storage:localhost/apt-ostree-minimal:latest', '--cachedir', cacheA], {env: podmanEnv()})
+    expect(pushed.exitCode).toBe(0)
+    const listed = await podman(['run', '--rm', '--network', 'none', 'localhost/apt-ostree-minimal:latest', 'dpkg', '-l'])
+    expect(listed.exitCode).toBe(0)
+    expect(listed.stdout.split('\n').filter((line) => line.startsWith('ii ')).length).toBe(grown.packages.length)
+    const context = mkdtempSync(path.join(work, 'context-'))
+    writeFileSync(path.join(context, 'Containerfile'), 'FROM localhost/apt-ostree-minimal:latest\nRUN apt-get update && apt-get install -y --no-install-recommends tree && tree --version\n')
+    const built = await podman(['build', '--network', 'host', '-t', 'localhost/apt-ostree-derived:latest', context], {timeout: 15 * 60_000})
+    expect(built.stderr + built.stdout).toMatch(/tree v\d/)
+    expect(built.exitCode).toBe(0)
+    const lint = await runCli(['container', 'lint', 'containers-storage:localhost/apt-ostree-derived:latest'], {env: podmanEnv()})
+    expect(lint.exitCode).toBe(0)
+  })
+})
+
+describe('the image boots', () => {
+  test('its filesystem, committed back (/etc to /usr/etc) and deployed, reaches multi-user.target', async () => {
+    const booted = await runCli(['vm', 'boot', `oci-archive:${archive}`, '--cachedir', cacheA, '--timeout', '900'])
+    expect(booted.stdout).toMatch(/^reached multi-user\.target in /m)
+    expect(booted.stdout).toContain('failed units: none')
+    expect(booted.exitCode).toBe(0)
+    expect(existsSync(path.join(cacheA, 'work')) ? readdirSync(path.join(cacheA, 'work')) : []).toEqual([])
+  })
+})
