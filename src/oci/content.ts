@@ -28,6 +28,13 @@ export interface ImageContent {
   components: Component[]
 }
 
+/**
+ * Package files the compose rewrites every build (mutate-os-release puts the
+ * version in os-release): with the compose's own files, or base-files' layer
+ * would change in every build.
+ */
+const COMPOSE_WRITTEN = new Set(['/usr/lib/os-release'])
+
 /** Commit path → image path: the commit's /usr/etc is the image's /etc. */
 function imageName(commitPath: string): string {
   const relative = commitPath.slice(1)
@@ -63,7 +70,7 @@ export async function imageContent(tree: CommitTree): Promise<ImageContent> {
   const sizes = new Map<string, number>()
   for (const entry of tree.entries) {
     if (entry.path === '/' || entry.path.startsWith('/var/')) continue
-    const component = /^\/usr\/lib\/modules\/[^/]+\/initramfs\.img$/.test(entry.path) ? INITRAMFS : (owners.get(entry.path) ?? UNPACKAGED)
+    const component = /^\/usr\/lib\/modules\/[^/]+\/initramfs\.img$/.test(entry.path) ? INITRAMFS : COMPOSE_WRITTEN.has(entry.path) ? UNPACKAGED : (owners.get(entry.path) ?? UNPACKAGED)
     const {type, mode, uid, gid, size, target, xattrs} = entry
     entries.push({name: imageName(entry.path), type, mode, uid, gid, size, target, xattrs, source: type === 'file' ? entry : undefined, component})
     sizes.set(component, (sizes.get(component) ?? 0) + size)

@@ -1,4 +1,3 @@
-import {availableParallelism} from 'node:os'
 import {mkdir, readdir, rename, rm} from 'node:fs/promises'
 import path from 'node:path'
 import {isDeepStrictEqual} from 'node:util'
@@ -9,13 +8,13 @@ import {CommitTree} from '../ostree/tree.js'
 import type {CommandLog} from '../tools/exec.js'
 import type {OstreeRepo} from '../tools/ostree.js'
 import {skopeoCopy, skopeoRawManifest, type RegistryAccess} from '../tools/skopeo.js'
-import {writeLayerBlob, LAYER_MEDIA_TYPES, type Compression, type Descriptor} from './blob.js'
+import {LAYER_MEDIA_TYPES, type Compression, type Descriptor} from './blob.js'
 import {COMPONENTS_ANNOTATION, layerName, packComponents, packingOfManifest, readPreviousPacking, type Packing} from './chunking.js'
 import {imageConfigDocument, imageLabels, type CommitFacts, type ImageConfigInput} from './config.js'
 import {compareNames, imageContent, imageFileTree, type ImageEntry} from './content.js'
 import {MEDIA_TYPES, OciLayout, readArchiveManifest, writeOciArchive} from './layout.js'
 import {formatImageReference, type ImageReference} from './reference.js'
-import {layerTar} from './tar.js'
+import {writeLayers} from './layers.js'
 
 export interface ImageOptions {
   output: ImageReference
@@ -101,35 +100,17 @@ function layerEntries(entries: ImageEntry[], packing: Packing): ImageEntry[][] {
   return layers.map((layer) => [...layer.values()].sort((a, b) => compareNames(a.name, b.name)))
 }
 
-/** Run `work` over items, at most `limit` at a time, biggest first; results in input order. */
-async function inParallel<T, R>(items: T[], weight: (item: T) => number, limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const order = items.map((_, index) => index).sort((a, b) => weight(items[b]) - weight(items[a]))
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < order.length) {
-      const index = order[next++]
-      results[index] = await work(items[index])
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
-  return results
-}
-
 /** Write the blobs of the image into a layout: layers in parallel, then config and manifest. */
-async function writeImage(input: ExportInput, tree: CommitTree, layers: ImageEntry[][], packing: Packing, facts: CommitFacts, labels: Record<string, string>, layout: OciLayout): Promise<{manifest: Descriptor; config: Descriptor; layers: LayerSummary[]}> {
+async function writeImage(input: ExportInput, repoPath: string, entriesByLayer: ImageEntry[][], packing: Packing, facts: CommitFacts, labels: Record<string, string>, layout: OciLayout): Promise<{manifest: Descriptor; config: Descriptor; layers: LayerSummary[]}> {
   let done = 0
-  const written = await inParallel(
-    layers.map((entries, index) => ({entries, index})),
-    ({entries}) => entries.reduce((sum, entry) => sum + entry.size, 0),
-    Math.max(4, availableParallelism()),
-    async ({entries, index}) => {
-      if (input.signal.aborted) throw input.signal.reason
-      const blob = await writeLayerBlob(layerTar(entries, {tree, mtime: facts.timestamp}), layout.blobsDir, input.compression)
-      input.progress(`layer ${++done}/${layers.length}: ${layerName(packing[index])} (${(blob.size / 1e6).toFixed(1)} MB)`)
-      return {...blob, components: packing[index]}
+  const layers = await writeLayers(
+    entriesByLayer.map((entries) => ({entries, repoPath, mtime: facts.timestamp, compression: input.compression, blobsDir: layout.blobsDir})),
+    {
+      signal: input.signal,
+      onWritten: (index, blob) => input.progress(`layer ${++done}/${entriesByLayer.length}: ${layerName(packing[index])} (${(blob.size / 1e6).toFixed(1)} MB)`),
     },
   )
+  const written = layers.map((layer, index) => ({...layer, components: packing[index]}))
   const config = await layout.writeJson(
     MEDIA_TYPES.config,
     imageConfigDocument(
@@ -209,7 +190,7 @@ export async function exportImage(input: ExportInput, facts: CommitFacts): Promi
   await rm(stagingDir, {recursive: true, force: true})
   try {
     const staging = await OciLayout.create(stagingDir)
-    const image = await writeImage(input, tree, layers, packing, facts, labels, staging)
+    const image = await writeImage(input, tree.repo.path, layers, packing, facts, labels, staging)
     input.progress(`writing ${formatImageReference(input.output)}`)
     await publish(input, staging, image.manifest, facts.timestamp)
     return {

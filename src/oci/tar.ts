@@ -5,7 +5,7 @@ import path from 'node:path'
 import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import tar from 'tar-stream'
-import type {CommitTree} from '../ostree/tree.js'
+import {contentObjectPath} from '../ostree/tree.js'
 import type {ImageEntry} from './content.js'
 
 // tar-stream writes PAX values as UTF-8 text, which corrupts binary xattrs
@@ -56,7 +56,8 @@ const SMALL_FILE = 1 << 20
 const READ_AHEAD = 32
 
 export interface LayerOptions {
-  tree: CommitTree
+  /** The bare or bare-user repo holding the content objects. */
+  repoPath: string
   /** Every entry's mtime: ostree keeps none; SOURCE_DATE_EPOCH (the commit's timestamp). */
   mtime: number
 }
@@ -88,7 +89,7 @@ export function layerTar(entries: ImageEntry[], options: LayerOptions): Readable
   const content = (entry: ImageEntry): Promise<Buffer> => {
     while (nextRead < small.length && reads.size < READ_AHEAD) {
       const ahead = small[nextRead++]
-      const reading = readFile(options.tree.objectPath(ahead.source!))
+      const reading = readFile(contentObjectPath(options.repoPath, ahead.source!.checksum!))
       reading.catch(() => undefined)
       reads.set(ahead, reading)
     }
@@ -104,7 +105,7 @@ export function layerTar(entries: ImageEntry[], options: LayerOptions): Readable
       else if (header.size === 0) await add(header, Buffer.alloc(0))
       // Small files in one read; big ones streamed in large chunks: per-file stream setup dominates otherwise.
       else if (entry.size <= SMALL_FILE) await add(header, await content(entry))
-      else await pipeline(createReadStream(options.tree.objectPath(entry.source!), {highWaterMark: 1 << 20}), pack.entry(header))
+      else await pipeline(createReadStream(contentObjectPath(options.repoPath, entry.source!.checksum!), {highWaterMark: 1 << 20}), pack.entry(header))
     }
     pack.finalize()
   }

@@ -40,8 +40,7 @@ export class CommitTree {
 
   /** The content object of a regular file. */
   objectPath(entry: CommitEntry): string {
-    const checksum = entry.checksum!
-    return path.join(this.repo.path, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.file`)
+    return contentObjectPath(this.repo.path, entry.checksum!)
   }
 
   readFile(entry: CommitEntry): Promise<Buffer> {
@@ -52,6 +51,11 @@ export class CommitTree {
   openFile(entry: CommitEntry): ReturnType<typeof open> {
     return open(this.objectPath(entry))
   }
+}
+
+/** Where a bare or bare-user repo keeps a file's content: the file itself. */
+export function contentObjectPath(repoPath: string, checksum: string): string {
+  return path.join(repoPath, 'objects', checksum.slice(0, 2), `${checksum.slice(2)}.file`)
 }
 
 const LS_LINE = /^([-dl])(\d{5}) (\d+) (\d+) +(\d+) (?:([0-9a-f]{64}) )?(?:[0-9a-f]{64} )?\{ (.*) \} (\/.*)$/

@@ -139,7 +139,7 @@ describe('container-encapsulate to a registry and to containers-storage', () => 
     try {
       const refused = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'repo'), REF, `docker://${registry.host}/minimal:latest`, '--no-dest-tls-verify', '--cachedir', cacheA])
       expect(refused.exitCode).toBe(1)
-      expect(refused.stderr).toMatch(new RegExp(`^skopeo copy to docker://${registry.host.replace('.', '\\.')}/minimal:latest failed with exit code 1\\n`))
+      expect(refused.stderr).toMatch(new RegExp(`^skopeo copy to docker://${registry.host.replaceAll('.', '\\.')}/minimal:latest failed with exit code 1$`, 'm'))
       expect(refused.stderr).toMatch(/authentication required|unauthorized/)
       expect(refused.stderr).not.toMatch(STACK_FRAME)
       expect(readdirSync(path.join(cacheA, 'work'))).toEqual([])
