@@ -7,6 +7,7 @@ import {createGunzip} from 'node:zlib'
 import {execa} from 'execa'
 import tar from 'tar-stream'
 import {AptOstreeError} from '../errors.js'
+import type {BlobRange} from '../oci/read.js'
 import {COMMAND_PACKAGES} from '../tools/exec.js'
 import {resolvePath} from './query.js'
 import {isLintInput} from './rules/index.js'
@@ -14,15 +15,6 @@ import type {FileTree, TreeEntry} from './tree.js'
 
 /** Lint inputs up to this size are kept in memory; nothing else is. */
 const MAX_KEPT_CONTENT = 1024 * 1024
-
-/** A blob's bytes: a file, or a range of one (a blob inside an oci-archive). */
-export interface BlobRange {
-  file: string
-  start: number
-  size: number
-  /** For messages: "oci:DIR blob sha256:…". */
-  label: string
-}
 
 /** Where a regular file's content is: a layer and the entry's name there; shared by hard links. */
 interface FileContent {

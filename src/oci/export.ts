@@ -12,7 +12,8 @@ import {LAYER_MEDIA_TYPES, type Compression, type Descriptor} from './blob.js'
 import {COMPONENTS_ANNOTATION, layerName, packComponents, packingOfManifest, readPreviousPacking, type Packing} from './chunking.js'
 import {imageConfigDocument, imageLabels, type CommitFacts, type ImageConfigInput} from './config.js'
 import {compareNames, imageContent, imageFileTree, type ImageEntry} from './content.js'
-import {MEDIA_TYPES, OciLayout, readArchiveManifest, writeOciArchive} from './layout.js'
+import {MEDIA_TYPES, OciLayout, writeOciArchive} from './layout.js'
+import {selectManifest, withImageLayout, type Manifest} from './read.js'
 import {formatImageReference, type ImageReference} from './reference.js'
 import {writeLayers} from './layers.js'
 
@@ -41,7 +42,8 @@ export interface ExportInput extends ImageOptions {
 }
 
 export interface LayerSummary extends Descriptor {
-  diffId: string
+  /** The uncompressed digest (config rootfs.diff_ids); not read back for an image left as it was. */
+  diffId?: string
   components: string[]
 }
 
@@ -56,26 +58,17 @@ export interface ImageResult {
   unchanged: boolean
 }
 
-interface ManifestLike {
-  annotations?: Record<string, string>
-  layers?: Descriptor[]
-  config?: Descriptor
-}
-
 /** The manifest of the image already at the output, if there is one we can read. */
-async function existingManifest(input: ExportInput): Promise<{manifest: ManifestLike} | undefined> {
+async function existingManifest(input: ExportInput): Promise<{manifest: Manifest; digest: string} | undefined> {
   const {output} = input
   try {
-    if (output.transport === 'oci') {
-      const manifest = (await pathExists(path.join(output.path, 'index.json'))) ? await new OciLayout(output.path).manifest(output.tag) : undefined
-      return manifest ? {manifest: manifest as ManifestLike} : undefined
+    if (output.transport === 'oci' || output.transport === 'oci-archive') {
+      if (!(await pathExists(output.path))) return undefined
+      return await withImageLayout(output, selectManifest)
     }
-    if (output.transport === 'oci-archive') {
-      const manifest = (await pathExists(output.path)) ? await readArchiveManifest(output.path, output.tag) : undefined
-      return manifest ? {manifest: manifest as ManifestLike} : undefined
-    }
+    // A registry or the storage: ask for the manifest only, rather than copy the image.
     const raw = await skopeoRawManifest(formatImageReference(output), {...input.access}, {log: input.log, signal: input.signal})
-    return {manifest: JSON.parse(raw) as ManifestLike}
+    return {manifest: JSON.parse(raw) as Manifest, digest: `sha256:${createHash('sha256').update(raw).digest('hex')}`}
   } catch (error) {
     if (input.signal.aborted) throw error
     // No image there yet (or not one we can read): a fresh packing, not a failure.
@@ -168,13 +161,11 @@ export async function exportImage(input: ExportInput, facts: CommitFacts): Promi
     previous &&
     !input.previousBuildManifest &&
     isDeepStrictEqual(previous.manifest.annotations, labels) &&
-    (previous.manifest.layers ?? []).length <= input.maxLayers &&
-    (previous.manifest.layers ?? []).every((layer) => layer.mediaType === expectedMediaType)
+    previous.manifest.layers.length <= input.maxLayers &&
+    previous.manifest.layers.every((layer) => layer.mediaType === expectedMediaType)
   ) {
-    const layers = (previous.manifest.layers ?? []).map((layer) => ({...layer, diffId: '', components: (layer.annotations?.[COMPONENTS_ANNOTATION] ?? '').split(',').filter(Boolean)}))
-    // Our manifests are JSON.stringify output, so re-serializing gives back their bytes.
-    const manifestDigest = `sha256:${createHash('sha256').update(JSON.stringify(previous.manifest)).digest('hex')}`
-    return {reference: formatImageReference(input.output), manifestDigest, configDigest: previous.manifest.config?.digest ?? '', layers, size: layers.reduce((sum, layer) => sum + layer.size, 0), unchanged: true}
+    const layers = previous.manifest.layers.map(({mediaType = expectedMediaType, digest, size = 0, annotations}) => ({mediaType, digest, size, annotations, components: (annotations?.[COMPONENTS_ANNOTATION] ?? '').split(',').filter(Boolean)}))
+    return {reference: formatImageReference(input.output), manifestDigest: previous.digest, configDigest: previous.manifest.config?.digest ?? '', layers, size: layers.reduce((sum, layer) => sum + layer.size, 0), unchanged: true}
   }
   const previousPacking = input.previousBuildManifest ? await readPreviousPacking(input.previousBuildManifest) : previous && packingOfManifest(previous.manifest)
 

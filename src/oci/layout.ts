@@ -67,12 +67,6 @@ export class OciLayout {
     await rename(partial, path.join(this.dir, 'index.json'))
   }
 
-  /** The manifest TAG names, or undefined when the layout has no such tag. */
-  async manifest(tag: string): Promise<unknown> {
-    const entry = (await this.readIndex())?.manifests?.find((candidate) => candidate.annotations?.[REF_NAME] === tag)
-    if (!entry) return undefined
-    return JSON.parse(await readFile(this.blobPath(entry.digest), 'utf8'))
-  }
 }
 
 /**
@@ -113,33 +107,4 @@ export async function writeOciArchive(layoutDir: string, file: string, mtime: nu
     await rm(partial, {force: true})
     throw error
   }
-}
-
-/**
- * Read the manifest TAG names out of an oci-archive in one streaming pass,
- * without unpacking it: small blobs are kept (manifests are a few KiB), big
- * ones skipped. Undefined when the archive has no such tag.
- */
-export async function readArchiveManifest(file: string, tag: string): Promise<unknown> {
-  const small = new Map<string, Buffer>()
-  let index: OciIndex | undefined
-  const extract = tar.extract()
-  const reading = pipeline(createReadStream(file), extract)
-  try {
-    for await (const entry of extract) {
-      const {name, size = 0} = entry.header
-      if (size <= 1 << 20 && (name === 'index.json' || name.startsWith('blobs/sha256/'))) {
-        const chunks: Buffer[] = []
-        for await (const chunk of entry) chunks.push(chunk as Buffer)
-        if (name === 'index.json') index = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OciIndex
-        else small.set(`sha256:${path.posix.basename(name)}`, Buffer.concat(chunks))
-      } else entry.resume()
-    }
-    await reading
-  } catch (error) {
-    throw new AptOstreeError(`${file}: not a readable oci-archive (${(error as Error).message})`)
-  }
-  const digest = index?.manifests?.find((candidate) => candidate.annotations?.[REF_NAME] === tag)?.digest
-  const manifest = digest ? small.get(digest) : undefined
-  return manifest ? JSON.parse(manifest.toString('utf8')) : undefined
 }

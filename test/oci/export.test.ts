@@ -4,7 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {exportImage, type ExportInput} from '../../src/oci/export.js'
+import {exportCommitImage} from '../../src/compose/image.js'
+import {exportImage, type ExportInput, type ImageOptions} from '../../src/oci/export.js'
 import type {CommitFacts} from '../../src/oci/config.js'
 import {parseImageReference} from '../../src/oci/reference.js'
 import {CommandLog} from '../../src/tools/exec.js'
@@ -56,6 +57,7 @@ async function writeTree(root: string): Promise<void> {
   await execa('setcap', ['cap_net_raw+ep', path.join(root, 'usr/bin/ping')])
 }
 
+const imageOptions = (): Omit<ImageOptions, 'output'> => ({labels: {}, maxLayers: 8, compression: 'gzip', access: {}})
 const facts = (): CommitFacts => ({commit, timestamp: 1767225600, architecture: 'amd64', version: '1.0', bootable: true, kernelVersion: '6.12.0', inputHash: 'abc'})
 
 function exportTo(output: string, extra: Partial<ExportInput> = {}): ReturnType<typeof exportImage> {
@@ -147,6 +149,34 @@ describe('exportImage', () => {
     // Every layer holds its parent directories.
     expect((await layerOf('hello')).split('\n')).toEqual(expect.arrayContaining(['usr/', 'usr/bin/', 'etc/']))
     expect(manifest.layers.every((layer: {annotations: Record<string, string>}) => 'ostree.components' in layer.annotations)).toBe(true)
+  })
+
+  it('keeps the grouping of --previous-build-manifest', async () => {
+    const first = await exportTo(`oci:${work}/grouped:t`, {maxLayers: 4})
+    const layout = JSON.parse(await readFile(path.join(work, 'grouped/index.json'), 'utf8'))
+    const manifest = path.join(work, 'previous-manifest.json')
+    await writeFile(manifest, await readFile(path.join(work, 'grouped/blobs/sha256', layout.manifests[0].digest.slice(7))))
+    // Fresh, 8 layers would split these components differently; the previous manifest's 4 groups stay.
+    const second = await exportTo(`oci:${work}/regrouped:t`, {maxLayers: 8, previousBuildManifest: manifest})
+    expect(second.layers.map((layer) => layer.components)).toEqual(first.layers.map((layer) => layer.components))
+    expect(second.manifestDigest).toBe(first.manifestDigest)
+  })
+
+  it('writes nothing when bootc\'s lint finds a fatal problem (this tree has no /dev, /proc, /sys)', async () => {
+    const output = path.join(work, 'linted')
+    const failed = exportCommitImage({
+      ...imageOptions(),
+      output: parseImageReference(`oci:${output}`),
+      repo: repo.path,
+      ref: commit,
+      cacheDir: path.join(work, 'cache'),
+      skipLint: [],
+      progress: () => undefined,
+      warn: () => undefined,
+    })
+    await expect(failed).rejects.toThrow(/^the image fails bootc's lint; nothing was written\nFailed lint: api-base-directories: /)
+    expect((await readdir(work)).filter((name) => name.includes('linted'))).toEqual([])
+    expect(await readdir(path.join(work, 'cache/work'))).toEqual([])
   })
 
   it('gives the same digest for the same commit, in gzip, zstd and uncompressed', async () => {

@@ -118,6 +118,21 @@ describe('compose tree --container', () => {
   })
 })
 
+describe('compose image', () => {
+  test('writes the composed commit as an image, and leaves an up-to-date image alone', async () => {
+    const treefile = path.join(work, 'with-hello.yaml')
+    const layout = path.join(work, 'compose-image')
+    const composed = await runCli(['compose', 'image', treefile, `oci:${layout}:v1`, '--cachedir', cacheA], {env})
+    expect(composed.exitCode).toBe(0)
+    expect(composed.stderr).toContain('(no apparent changes since previous commit)')
+    const digest = composed.stdout.trim()
+    expect((await skopeoInspect(`oci:${layout}:v1`)).Labels['ostree.commit']).toBe(grown.commit)
+    const again = await runCli(['compose', 'image', treefile, `oci:${layout}:v1`, '--cachedir', cacheA], {env})
+    expect(again.stdout.trim()).toBe(digest)
+    expect(again.stderr).toContain(`already holds this commit (${digest})`)
+  })
+})
+
 describe('container-encapsulate to a registry and to containers-storage', () => {
   test('a push to a registry on 127.0.0.1 is read back by skopeo', async () => {
     const registry = await startRegistry()
