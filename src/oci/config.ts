@@ -34,19 +34,26 @@ const HOST_ARCHITECTURES: Record<string, string> = {x64: 'amd64', arm64: 'arm64'
 
 /** Read the facts from the commit's metadata, as `ostree container encapsulate` does. */
 export async function commitFacts(repo: OstreeRepo, commit: string): Promise<CommitFacts> {
-  const strings = async (key: string): Promise<string[]> => repo.metadataStrings(commit, key)
-  const first = async (key: string): Promise<string | undefined> => (await strings(key))[0]
+  const [timestamp, packages, version, bootable, kernelVersion, inputHash, containerCmd] = await Promise.all([
+    repo.timestamp(commit),
+    repo.metadataStrings(commit, 'apt-ostree.packages'),
+    repo.metadataStrings(commit, 'version'),
+    repo.metadata(commit, 'ostree.bootable'),
+    repo.metadataStrings(commit, 'ostree.linux'),
+    repo.metadataStrings(commit, 'apt-ostree.inputhash'),
+    repo.metadataStrings(commit, 'ostree.container-cmd'),
+  ])
   // Packages are listed as name=version:arch; dpkg's own architecture is the tree's.
-  const dpkg = (await strings('apt-ostree.packages')).find((id) => id.startsWith('dpkg='))
+  const dpkg = packages.find((id) => id.startsWith('dpkg='))
   return {
     commit,
-    timestamp: await repo.timestamp(commit),
+    timestamp,
     architecture: dpkg?.split(':').at(-1) ?? HOST_ARCHITECTURES[process.arch] ?? process.arch,
-    version: await first('version'),
-    bootable: (await repo.metadata(commit, 'ostree.bootable')) === 'true',
-    kernelVersion: await first('ostree.linux'),
-    inputHash: await first('apt-ostree.inputhash'),
-    containerCmd: (await repo.metadata(commit, 'ostree.container-cmd')) ? await strings('ostree.container-cmd') : undefined,
+    version: version[0],
+    bootable: bootable === 'true',
+    kernelVersion: kernelVersion[0],
+    inputHash: inputHash[0],
+    containerCmd: containerCmd.length > 0 ? containerCmd : undefined,
   }
 }
 
