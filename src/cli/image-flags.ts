@@ -1,9 +1,9 @@
-import {mkdir, rm, stat, writeFile} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import {exportCommitImage} from '../compose/image.js'
 import {AptOstreeError, UsageError} from '../errors.js'
-import {pathExists} from '../fs.js'
+import {assertWritable, pathExists} from '../fs.js'
 import {DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
 import {readImageConfig} from '../oci/config.js'
 import type {ImageOptions, ImageResult} from '../oci/export.js'
@@ -40,18 +40,7 @@ export interface ImageFlagValues {
  */
 async function checkOutput(reference: ImageReference): Promise<void> {
   if (reference.transport !== 'oci' && reference.transport !== 'oci-archive') return
-  const parent = path.dirname(reference.path)
-  try {
-    await mkdir(parent, {recursive: true})
-    // access(2) says yes to root on read-only mounts and immutable dirs: write a probe instead.
-    const probe = path.join(parent, `.apt-ostree-probe-${process.pid}`)
-    await writeFile(probe, '')
-    await rm(probe)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a parent is not a directory' : (code ?? (error as Error).message)
-    throw new AptOstreeError(`${reference.path}: cannot write the image there (${why})`)
-  }
+  await assertWritable(reference.path, 'image')
   if (!(await pathExists(reference.path))) return
   const isDirectory = (await stat(reference.path)).isDirectory()
   if (reference.transport === 'oci' && (!isDirectory || !(await pathExists(path.join(reference.path, 'oci-layout'))))) {

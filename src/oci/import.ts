@@ -45,9 +45,10 @@ async function layoutOf(reference: ImageReference, workDir: string, options: Run
 
 /**
  * An image's filesystem back into an OSTree commit, as bootc's import sees
- * it: the layers unpacked, /etc moved back to /usr/etc, /var emptied (the
- * machine's, created by tmpfiles.d at boot). Proves the image, not only the
- * commit it came from, is bootable.
+ * it: the layers unpacked, /etc moved back to /usr/etc, /var kept (ostree's
+ * "initial-var" copies it into the new stateroot at the first deploy), the
+ * contents of /run and /tmp dropped. Proves the image, not only the commit
+ * it came from, is bootable.
  */
 export async function commitImage(reference: ImageReference, workDir: string, options: RunOptions): Promise<{repo: OstreeRepo; commit: string}> {
   const layout = await layoutOf(reference, workDir, options)
@@ -55,7 +56,9 @@ export async function commitImage(reference: ImageReference, workDir: string, op
   await umociUnpack(layout.dir, layout.tag, rootfs, options)
   if (await pathExists(path.join(rootfs, 'usr/etc'))) throw new AptOstreeError(`${formatImageReference(reference)}: the image has /usr/etc; bootc images ship /etc`)
   if (await pathExists(path.join(rootfs, 'etc'))) await rename(path.join(rootfs, 'etc'), path.join(rootfs, 'usr/etc'))
-  for (const entry of await readdir(path.join(rootfs, 'var')).catch(() => [] as string[])) await rm(path.join(rootfs, 'var', entry), {recursive: true, force: true})
+  for (const runtime of ['run', 'tmp']) {
+    for (const entry of await readdir(path.join(rootfs, runtime)).catch(() => [] as string[])) await rm(path.join(rootfs, runtime, entry), {recursive: true, force: true})
+  }
   const kernel = await findKernelVersion(rootfs)
   const repo = new OstreeRepo(path.join(workDir, 'image-repo'))
   await mkdir(repo.path, {recursive: true})

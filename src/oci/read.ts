@@ -155,3 +155,11 @@ export async function withImageLayout<T>(reference: ImageReference, work: (layou
     await rm(directory, {recursive: true, force: true})
   }
 }
+
+/** The labels of the image TAG names (its config's, where bootc looks for containers.bootc). */
+export async function readImageLabels(layout: ImageLayout, tag: string): Promise<Record<string, string>> {
+  const {manifest} = await selectManifest(layout, tag)
+  if (!manifest.config) throw new AptOstreeError(`${layout.label}: the manifest names no config`)
+  const config = await readJson<{config?: {Labels?: Record<string, string>}}>(layout, blobName(layout, manifest.config.digest))
+  return config.config?.Labels ?? {}
+}

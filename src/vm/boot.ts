@@ -1,94 +1,112 @@
+import {copyFile, mkdir, rename} from 'node:fs/promises'
 import path from 'node:path'
 import {Workspace} from '../compose/workspace.js'
-import {OstreeRepo} from '../tools/ostree.js'
 import {AptOstreeError, requireRoot} from '../errors.js'
-import {commitImage} from '../oci/import.js'
-import type {ImageReference} from '../oci/reference.js'
+import {pathExists} from '../fs.js'
 import {deployCommit, releaseSysroot} from './deploy.js'
 import {makeRootImage, ROOT_LABEL} from './disk.js'
-import {bootAndWatch, type BootReport} from './qemu.js'
+import {bootAndWatch, chooseAccelerator, OVMF_VARS, qemuArgs, type BootMethod, type BootReport} from './qemu.js'
+import {resolveSource, type DeploySource} from './source.js'
 
-export interface BootCommitOptions {
-  /** What to boot: REF of REPO, or an OCI image (committed back to OSTree first, as bootc would import it). */
-  source: {repo: string; ref: string} | {image: ImageReference}
+export interface BootOptions {
+  /** A commit or image to deploy into a throwaway disk, or a disk image (UEFI) as it is. */
+  source: DeploySource | {disk: string}
   cacheDir: string
   timeoutSeconds: number
   /** Default: the treefile's default-target recorded in the commit, else multi-user.target. */
   target?: string
+  /** Keep the disk (and kernel) under CACHEDIR/vm and report the QEMU command that boots it again. */
+  keep?: boolean
   onLine?: (line: string) => void
   progress?: (line: string) => void
 }
 
 export interface BootResult extends BootReport {
-  commit: string
+  commit?: string
   target: string
+  accelerator: string
   consoleLog: string
+  /** With keep: the QEMU command line booting the kept disk. */
+  command?: string[]
 }
 
-/** The default target the commit's treefile asked for. */
-async function commitTarget(repo: OstreeRepo, commit: string): Promise<string | undefined> {
-  const [treefile] = await repo.metadataStrings(commit, 'apt-ostree.treefile')
-  if (!treefile) return undefined
-  return (JSON.parse(treefile) as {'default-target'?: string})['default-target']
-}
-
-/**
- * Deploy a commit into a throwaway sysroot, make it a disk, boot it under
- * QEMU and report. Everything is removed afterwards, on every exit path; the
- * console log stays under CACHEDIR/logs.
- */
-/** The repo and commit to boot, after checking there is a kernel to boot. */
-async function bootSource(options: BootCommitOptions, workspace: Workspace): Promise<{repo: OstreeRepo; commit: string}> {
-  const {source} = options
-  if ('image' in source) {
-    options.progress?.(`committing the image's filesystem (/etc back to /usr/etc)`)
-    return commitImage(source.image, workspace.workDir, {log: workspace.log, signal: workspace.signal})
-  }
-  const repo = new OstreeRepo(path.resolve(source.repo))
-  if (!(await repo.exists())) throw new AptOstreeError(`${source.repo}: not an OSTree repo`)
-  const commit = await repo.resolve(source.ref)
-  if (!commit) throw new AptOstreeError(`${source.ref}: no such ref or commit in ${source.repo}`)
-  const [bootable] = await repo.metadataStrings(commit, 'ostree.linux')
-  if (!bootable) throw new AptOstreeError(`${source.ref}: the commit has no kernel (no ostree.linux metadata): nothing to boot`)
-  return {repo, commit}
+/** Disk image formats QEMU is told about, by file name. */
+export function diskFormatOf(file: string): 'raw' | 'qcow2' {
+  return file.endsWith('.qcow2') ? 'qcow2' : 'raw'
 }
 
 /**
- * Deploy a commit (or an image, committed back) into a throwaway sysroot,
- * make it a disk, boot it under QEMU and report. Everything is removed
- * afterwards, on every exit path; the console log stays under CACHEDIR/logs.
+ * Boot a commit, an image or a disk under QEMU and report. A commit or image
+ * is deployed by the target's own ostree into a throwaway sysroot, made an
+ * ext4 disk and booted with its kernel given directly; a disk boots through
+ * UEFI firmware. Everything is removed afterwards, on every exit path (the
+ * console log stays under CACHEDIR/logs, the disk under CACHEDIR/vm with keep).
  */
-export async function bootCommit(options: BootCommitOptions): Promise<BootResult> {
+export async function bootSystem(options: BootOptions): Promise<BootResult> {
   requireRoot('vm boot')
+  const {source} = options
+  if ('disk' in source && !(await pathExists(source.disk))) throw new AptOstreeError(`${source.disk}: no such disk image`)
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'vm-boot')
   const run = {log: workspace.log, signal: workspace.signal}
   const consoleLog = workspace.log.path.replace(/\.log$/, '-console.log')
+  const progress = options.progress ?? (() => undefined)
   try {
-    const {repo, commit} = await bootSource(options, workspace)
-    const target = options.target ?? (await commitTarget(repo, commit)) ?? 'multi-user.target'
-    options.progress?.('deploying with the target\'s ostree')
-    const deployment = await deployCommit({repo: repo.path, ref: commit, workDir: workspace.workDir, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw'], run})
-    workspace.onDispose(() => releaseSysroot(deployment.sysroot, {log: workspace.log}))
-    options.progress?.('making the disk image')
-    const disk = path.join(workspace.workDir, 'root.img')
-    await makeRootImage(deployment.sysroot, disk, run)
-    options.progress?.(`booting under QEMU (${deployment.entry.title})`)
-    const boot = path.join(deployment.sysroot, 'boot')
-    const report = await bootAndWatch({
-      kernel: path.join(boot, deployment.entry.linux),
-      initrd: path.join(boot, deployment.entry.initrd),
-      append: deployment.entry.options,
-      disk,
-      target,
-      timeoutSeconds: options.timeoutSeconds,
-      consoleLog,
-      signal: workspace.signal,
-      onLine: options.onLine,
-    })
-    return {...report, commit, target, consoleLog}
+    let method: BootMethod
+    let disk: string
+    let commit: string | undefined
+    let target = options.target
+    const vars = path.join(workspace.workDir, 'OVMF_VARS.fd')
+    if ('disk' in source) {
+      disk = path.resolve(source.disk)
+      await copyFile(OVMF_VARS, vars).catch(() => {
+        throw new AptOstreeError(`${OVMF_VARS}: UEFI firmware missing (apt-get install --no-install-recommends ovmf)`)
+      })
+      method = {kind: 'uefi', vars}
+    } else {
+      const resolved = await resolveSource(source, workspace, progress)
+      commit = resolved.commit
+      target ??= resolved.defaultTarget
+      progress('deploying with the target\'s ostree')
+      const deployment = await deployCommit({repo: resolved.repo.path, ref: commit, workDir: workspace.workDir, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw'], run})
+      workspace.onDispose(() => releaseSysroot(deployment.sysroot, {log: workspace.log}))
+      progress('making the disk image')
+      disk = path.join(workspace.workDir, 'root.img')
+      await makeRootImage(deployment.sysroot, disk, run)
+      const bootDir = path.join(deployment.sysroot, 'boot')
+      method = {kind: 'kernel', kernel: path.join(bootDir, deployment.entry.linux), initrd: path.join(bootDir, deployment.entry.initrd), append: deployment.entry.options}
+      progress(`booting ${deployment.entry.title}`)
+    }
+    target ??= 'multi-user.target'
+    const {accelerator, reason} = await chooseAccelerator(workspace.signal)
+    progress(reason)
+    const diskFormat = diskFormatOf(disk)
+    const boot = (): Promise<BootReport> => bootAndWatch({method, disk, diskFormat, accelerator, target, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine})
+    let report = await boot()
+    if (report.emulatorFault) {
+      progress(`the emulator crashed the guest kernel (${report.failure}), a QEMU software-emulation race, not the image: booting once more`)
+      report = await boot()
+    }
+    const kept = options.keep ? await keepDisk(workspace, method, disk) : undefined
+    const command = kept ? ['qemu-system-x86_64', ...qemuArgs({...kept, diskFormat, accelerator})] : undefined
+    return {...report, commit, target, accelerator, consoleLog, command}
   } catch (error) {
     throw workspace.interrupted(error)
   } finally {
     await workspace.dispose()
   }
+}
+
+/** Move what booted out of the work dir into CACHEDIR/vm/STAMP, so the printed command can boot it again. */
+async function keepDisk(workspace: Workspace, method: BootMethod, disk: string): Promise<{method: BootMethod; disk: string}> {
+  const directory = path.join(workspace.cacheDir, 'vm', path.basename(workspace.log.path, '.log'))
+  await mkdir(directory, {recursive: true})
+  const keep = async (file: string, copy: boolean): Promise<string> => {
+    const kept = path.join(directory, path.basename(file))
+    await (copy ? copyFile(file, kept) : rename(file, kept))
+    return kept
+  }
+  // A disk the user named stays where it is; one made here moves.
+  const keptDisk = disk.startsWith(workspace.workDir) ? await keep(disk, false) : disk
+  if (method.kind === 'uefi') return {disk: keptDisk, method: {kind: 'uefi', vars: await keep(method.vars, false)}}
+  return {disk: keptDisk, method: {...method, kernel: await keep(method.kernel, true), initrd: await keep(method.initrd, true)}}
 }

@@ -13,6 +13,8 @@ export interface BootEntry {
 
 export interface Deployment {
   sysroot: string
+  /** The deployed tree: SYSROOT/ostree/deploy/STATEROOT/deploy/CHECKSUM.0. */
+  root: string
   entry: BootEntry
 }
 
@@ -71,7 +73,9 @@ export async function deployCommit(input: DeployInput): Promise<Deployment> {
   await targetOstree(['admin', 'os-init', '--sysroot=/sysroot', stateroot])
   await targetOstree(['pull-local', '--repo=/sysroot/ostree/repo', '/srcrepo', input.ref])
   await targetOstree(['admin', 'deploy', '--sysroot=/sysroot', `--os=${stateroot}`, ...input.kargs.map((karg) => `--karg=${karg}`), input.ref])
-  return {sysroot, entry: await readBootEntry(sysroot)}
+  const deployments = path.join(sysroot, 'ostree/deploy', stateroot, 'deploy')
+  const [deployed] = (await readdir(deployments)).filter((name) => !name.endsWith('.origin'))
+  return {sysroot, root: path.join(deployments, deployed), entry: await readBootEntry(sysroot)}
 }
 
 /** The newest BLS entry ostree wrote under boot/loader/entries. */

@@ -1,17 +1,94 @@
-import {truncate, writeFile} from 'node:fs/promises'
+import {readdir, rm, truncate, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {AptOstreeError} from '../errors.js'
+import {pathExists} from '../fs.js'
+import {ddInto, mkfsVfat, sfdisk, vfatCopy, vfatMkdir} from '../tools/disk.js'
 import {run, type RunOptions} from '../tools/exec.js'
 
 export const ROOT_LABEL = 'ostree-root'
+/** The EFI system partition: systemd-boot, the loader entries and a copy of the kernels and initramfs. */
+export const ESP_MIB = 256
+/** The GPT and alignment before the first partition, and the backup GPT after the last. */
+const GPT_MIB = 1
+/** Where systemd-boot-efi puts the loader, in the deployed tree. */
+const SYSTEMD_BOOT = 'usr/lib/systemd/boot/efi/systemd-bootx64.efi'
+
+async function usedMiB(directory: string, options: RunOptions): Promise<number> {
+  const {stdout} = await run('du', ['-s', '--block-size=1M', directory], {label: `du of ${path.basename(directory)}`, ...options})
+  return Number(stdout.split(/\s+/)[0])
+}
+
+/** Room for ext4's own metadata and the first boot's writes. */
+function minimumRootMiB(used: number): number {
+  return Math.ceil(used * 1.15) + 128
+}
 
 /**
  * An ext4 image of the sysroot, made with `mkfs.ext4 -d` (no loop device, no
- * mount, hard links kept). Sized from the sysroot's usage with room to spare.
+ * mount, hard links kept). Sized from the sysroot's usage with room to spare
+ * unless a size is given.
  */
-export async function makeRootImage(sysroot: string, image: string, options: RunOptions): Promise<void> {
-  const {stdout} = await run('du', ['-s', '--block-size=1M', sysroot], {label: 'du of the sysroot', ...options})
-  const usedMiB = Number(stdout.split(/\s+/)[0])
-  const sizeMiB = Math.max(1024, Math.ceil(usedMiB * 1.5) + 512)
+export async function makeRootImage(sysroot: string, image: string, options: RunOptions, sizeMiB?: number): Promise<number> {
+  const used = await usedMiB(sysroot, options)
+  const size = sizeMiB ?? Math.max(1024, Math.ceil(used * 1.5) + 512)
+  if (size < minimumRootMiB(used)) throw new AptOstreeError(`the root file system needs at least ${minimumRootMiB(used)} MiB (the deployment uses ${used} MiB)`)
   await writeFile(image, '')
-  await truncate(image, sizeMiB * 1024 * 1024)
+  await truncate(image, size * 1024 * 1024)
   await run('mkfs.ext4', ['-q', '-F', '-L', ROOT_LABEL, '-d', sysroot, image], {label: 'mkfs.ext4', ...options})
+  return size
+}
+
+/**
+ * The EFI system partition as an image: systemd-boot as the removable-media
+ * loader (EFI/BOOT/BOOTX64.EFI, found by any UEFI firmware), the BLS entries
+ * ostree wrote and the kernels they name (their paths, /ostree/..., are
+ * relative to the partition holding them).
+ */
+async function makeEsp(sysroot: string, deployment: string, image: string, options: RunOptions): Promise<void> {
+  const loader = path.join(deployment, SYSTEMD_BOOT)
+  if (!(await pathExists(loader))) throw new AptOstreeError(`the tree has no UEFI boot loader (/${SYSTEMD_BOOT}): add the package systemd-boot-efi to the treefile`)
+  await mkfsVfat(image, ESP_MIB * 1024, 'ESP', options)
+  await vfatMkdir(image, ['/EFI', '/EFI/BOOT', '/EFI/systemd', '/loader', '/loader/entries', '/ostree'], options)
+  await vfatCopy(image, [loader], '/EFI/BOOT/BOOTX64.EFI', options)
+  await vfatCopy(image, [loader], '/EFI/systemd/systemd-bootx64.efi', options)
+  const loaderConf = `${image}.loader.conf`
+  await writeFile(loaderConf, 'timeout 0\nconsole-mode keep\n')
+  await vfatCopy(image, [loaderConf], '/loader/loader.conf', options)
+  const entries = path.join(sysroot, 'boot/loader/entries')
+  await vfatCopy(image, (await readdir(entries)).map((entry) => path.join(entries, entry)), '/loader/entries/', options)
+  const kernels = path.join(sysroot, 'boot/ostree')
+  await vfatCopy(image, (await readdir(kernels)).map((entry) => path.join(kernels, entry)), '/ostree/', options)
+}
+
+/**
+ * A GPT disk a UEFI machine boots: the EFI system partition and the ext4
+ * root holding the ostree sysroot (label ostree-root, which the kernel
+ * command line names). SIZE MiB in all, or what the sysroot needs.
+ */
+export async function makeUefiDisk(input: {sysroot: string; deployment: string; disk: string; workDir: string; sizeMiB?: number; run: RunOptions}): Promise<number> {
+  const [esp, root] = [path.join(input.workDir, 'esp.img'), path.join(input.workDir, 'root.img')]
+  const rootMiB = await makeRootImage(input.sysroot, root, input.run, input.sizeMiB === undefined ? undefined : input.sizeMiB - ESP_MIB - 2 * GPT_MIB).catch((error: unknown) => {
+    if (input.sizeMiB === undefined || !(error instanceof AptOstreeError)) throw error
+    throw new AptOstreeError(`--size ${input.sizeMiB}M is too small: ${error.message}, plus ${ESP_MIB + 2 * GPT_MIB} MiB for the EFI partition and the partition table`)
+  })
+  await makeEsp(input.sysroot, input.deployment, esp, input.run)
+  const sizeMiB = GPT_MIB + ESP_MIB + rootMiB + GPT_MIB
+  await writeFile(input.disk, '')
+  await truncate(input.disk, sizeMiB * 1024 * 1024)
+  const sectors = (mib: number): number => mib * 2048
+  await sfdisk(
+    input.disk,
+    [
+      'label: gpt',
+      `start=${sectors(GPT_MIB)}, size=${sectors(ESP_MIB)}, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="esp"`,
+      `start=${sectors(GPT_MIB + ESP_MIB)}, size=${sectors(rootMiB)}, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name="root"`,
+      '',
+    ].join('\n'),
+    input.run,
+  )
+  await ddInto(esp, input.disk, GPT_MIB, input.run)
+  await ddInto(root, input.disk, GPT_MIB + ESP_MIB, input.run)
+  await rm(esp)
+  await rm(root)
+  return sizeMiB
 }

@@ -1,13 +1,23 @@
 import {createWriteStream} from 'node:fs'
+import {open} from 'node:fs/promises'
 import {execa} from 'execa'
 import {AptOstreeError, InterruptedError} from '../errors.js'
 
+/** How QEMU starts the system: the kernel given directly, or UEFI firmware reading the disk's EFI partition. */
+export type BootMethod =
+  | {kind: 'kernel'; kernel: string; initrd: string; /** The boot entry's options. */ append: string}
+  | {kind: 'uefi'; /** A writable copy of the firmware's variable store. */ vars: string}
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
+
+export type Accelerator = 'kvm' | 'tcg'
+
 export interface BootOptions {
-  kernel: string
-  initrd: string
-  /** Kernel command line (the boot entry's options plus console settings). */
-  append: string
+  method: BootMethod
   disk: string
+  diskFormat: 'raw' | 'qcow2'
+  accelerator: Accelerator
   /** The unit whose "Reached target" line means success. */
   target: string
   timeoutSeconds: number
@@ -24,18 +34,67 @@ export interface BootReport {
   kernelCommandLine?: string
   /** Why the boot did not reach the target, when it did not. */
   failure?: string
+  /**
+   * The guest kernel died of QEMU's software emulation, not of the image: an
+   * int3 Oops while the kernel patches its own code on two emulated CPUs
+   * (seen with QEMU 7.2's multi-threaded TCG, about one boot in ten).
+   */
+  emulatorFault?: boolean
 }
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
 /** How long to keep watching after the target for late failures. */
 const SETTLE_MS = 5000
+/** How long a KVM guest must survive for KVM to count as working. */
+const PROBE_MS = 3000
+
+/** The QEMU command line (also printed by --keep, to boot the kept disk again). */
+export function qemuArgs(options: Pick<BootOptions, 'method' | 'disk' | 'diskFormat' | 'accelerator'>): string[] {
+  const {method} = options
+  return [
+    '-machine', `q35,accel=${options.accelerator}`,
+    '-cpu', options.accelerator === 'kvm' ? 'host' : 'max',
+    '-m', '2048',
+    '-smp', '2',
+    '-display', 'none',
+    '-monitor', 'none',
+    '-no-reboot',
+    '-serial', 'stdio',
+    '-drive', `file=${options.disk},format=${options.diskFormat},if=virtio,file.locking=off`,
+    ...(method.kind === 'kernel'
+      ? ['-kernel', method.kernel, '-initrd', method.initrd, '-append', `${method.append} console=ttyS0 systemd.show_status=1 panic=-1`]
+      : ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${method.vars}`]),
+  ]
+}
 
 /**
- * Boot under QEMU with the kernel and initramfs given directly, the console
- * on the serial port, and watch it: success is the target's "Reached target"
- * line with no "[FAILED]" line. Software emulation (TCG): measured on these
- * machines, KVM guests die with an emulation failure and qemu then hangs.
+ * KVM when it works, software emulation (TCG) otherwise, and why. /dev/kvm
+ * can be there and still fail: under some nested hypervisors every guest
+ * dies with "KVM internal error" and qemu then hangs. So a short firmware
+ * run decides: it either dies at once or is still running after PROBE_MS.
+ */
+export async function chooseAccelerator(signal: AbortSignal): Promise<{accelerator: Accelerator; reason: string}> {
+  const device = await open('/dev/kvm', 'r+').catch((error: NodeJS.ErrnoException) => error)
+  if (!('close' in device)) return {accelerator: 'tcg', reason: `no usable /dev/kvm (${device.code}): software emulation`}
+  await device.close()
+  const probe = execa('qemu-system-x86_64', ['-machine', 'q35,accel=kvm', '-cpu', 'host', '-m', '128', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-nodefaults', '-no-reboot', '-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`], {
+    reject: false,
+    stdin: 'ignore',
+    cancelSignal: signal,
+    timeout: PROBE_MS,
+    killSignal: 'SIGKILL',
+  })
+  const result = await probe
+  if (signal.aborted) throw new InterruptedError(String(signal.reason ?? 'SIGINT'))
+  if (result.timedOut && !/KVM internal error/.test(String(result.stderr))) return {accelerator: 'kvm', reason: 'KVM'}
+  const why = /KVM internal error[^\n]*/.exec(String(result.stderr))?.[0] ?? String(result.stderr).split('\n')[0] ?? `exit ${result.exitCode}`
+  return {accelerator: 'tcg', reason: `KVM does not run guests here (${why.trim()}): software emulation`}
+}
+
+/**
+ * Boot under QEMU, the console on the serial port, and watch it: success is
+ * the target's "Reached target" line with no "[FAILED]" line.
  */
 export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   const log = createWriteStream(options.consoleLog)
@@ -45,20 +104,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   const report: BootReport = {reached: false, seconds: 0, failedUnits: [], composefs: false}
   const child = execa(
     'qemu-system-x86_64',
-    [
-      '-machine', 'q35,accel=tcg',
-      '-cpu', 'max',
-      '-m', '2048',
-      '-smp', '2',
-      '-display', 'none',
-      '-monitor', 'none',
-      '-no-reboot',
-      '-serial', 'stdio',
-      '-drive', `file=${options.disk},format=raw,if=virtio,file.locking=off`,
-      '-kernel', options.kernel,
-      '-initrd', options.initrd,
-      '-append', `${options.append} console=ttyS0 systemd.show_status=1 panic=-1`,
-    ],
+    qemuArgs(options),
     {reject: false, buffer: false, stdin: 'ignore', cancelSignal: options.signal, forceKillAfterDelay: 2000, timeout: options.timeoutSeconds * 1000},
   )
   let settle: NodeJS.Timeout | undefined
@@ -84,6 +130,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
         report.seconds = Math.round((performance.now() - start) / 100) / 10
         settle = setTimeout(stop, SETTLE_MS)
       }
+      if (options.accelerator === 'tcg' && /Oops: int3/.test(line)) report.emulatorFault = true
       if (/Kernel panic|You are in emergency mode|Entering emergency mode/.test(line) && !report.failure) {
         report.failure = line
         stop()

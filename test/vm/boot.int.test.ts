@@ -1,9 +1,9 @@
-import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, describe, expect, test} from 'vitest'
-import {repoRoot, runCli} from '../helpers/cli.js'
+import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
 
 // The boot test: each treefile's commit, deployed by the target's own ostree
 // into a fresh sysroot, booted under QEMU, must reach multi-user.target with
@@ -36,6 +36,57 @@ describe('vm boot', () => {
     expect(report).toMatch(/^reached multi-user\.target in /m)
     expect(report).toContain('failed units: none')
     expect(report).toContain('composefs on /: yes')
+  })
+
+  test('a UEFI disk image of the trixie commit boots under OVMF, without -kernel', async () => {
+    const disk = path.join(work, 'minimal.qcow2')
+    const made = await runCli(['compose', 'disk-image', '--repo', repo, 'debian/13/amd64/minimal', '-o', disk, '--cachedir', cacheDir])
+    expect(made.stderr).not.toMatch(STACK_FRAME)
+    expect(made.exitCode).toBe(0)
+    expect(made.stderr).toMatch(/^disk: +\d+ MiB \(qcow2, \d+ MB on disk\)$/m)
+    const {stdout: table} = await execa('qemu-img', ['info', disk])
+    expect(table).toContain('file format: qcow2')
+    const booted = await runCli(['vm', 'boot', disk, '--cachedir', cacheDir, '--timeout', '900'])
+    expect(booted.stdout).toMatch(/^reached multi-user\.target in /m)
+    expect(booted.stdout).toContain('failed units: none')
+    // systemd-boot hands the kernel its initramfs from the EFI partition: the firmware booted it, not QEMU.
+    expect(booted.stdout).toMatch(/kernel command line: initrd=\\ostree\\debian-/)
+    expect(booted.exitCode).toBe(0)
+    console.info(`${made.stderr.match(/^disk:.*$/m)?.[0]}; ${booted.stdout.match(/^reached.*$/m)?.[0]}`)
+  })
+
+  test('a tree without an initramfs fails with a clear message within the timeout', async () => {
+    const tree = path.join(work, 'broken-tree')
+    const broken = path.join(work, 'broken-repo')
+    await execa('ostree', ['checkout', `--repo=${repo}`, 'debian/13/amd64/minimal', tree])
+    const {stdout: kernels} = await execa('sh', ['-c', `ls ${tree}/usr/lib/modules`])
+    rmSync(path.join(tree, 'usr/lib/modules', kernels.trim(), 'initramfs.img'))
+    await execa('ostree', ['init', `--repo=${broken}`, '--mode=bare-user'])
+    await execa('ostree', ['commit', `--repo=${broken}`, '--branch=broken', `--tree=dir=${tree}`, `--add-metadata-string=ostree.linux=${kernels.trim()}`])
+    const failed = await runCli(['vm', 'boot', '--repo', broken, 'broken', '--cachedir', cacheDir, '--timeout', '300'])
+    expect(failed.exitCode).toBe(1)
+    expect(failed.stderr).not.toMatch(STACK_FRAME)
+    console.info(`no initramfs: ${failed.stderr.trim().split('\n').slice(-3).join(' | ')} ${failed.stdout}`)
+    expect(failed.stderr + failed.stdout).toMatch(/initramfs|did not reach/i)
+  })
+
+  test('SIGINT mid-boot stops QEMU and leaves no work dir, mount or loop device', async () => {
+    const loops = (await execa('losetup', ['-a'])).stdout
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+    const child = execa('node', [path.join(repoRoot, 'bin/run.js'), 'vm', 'boot', '--repo', repo, 'debian/13/amd64/minimal', '--cachedir', cacheDir, '--console'], {reject: false})
+    await new Promise<void>((resolve) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        if (/Linux version/.test(chunk.toString())) resolve()
+      })
+    })
+    child.kill('SIGINT')
+    const result = await child
+    expect(result.exitCode).toBe(130)
+    expect(result.stderr).toMatch(/^interrupted by SIGINT$/m)
+    expect((await execa('pgrep', ['-f', 'qemu-system-x86_64'], {reject: false})).stdout).toBe('')
+    expect(readdirSync(path.join(cacheDir, 'work'))).toEqual([])
+    expect((await execa('losetup', ['-a'])).stdout).toBe(loops)
+    expect(readFileSync('/proc/mounts', 'utf8')).toBe(mounts)
   })
 
   test('a ref that does not exist is refused, nothing is left behind', async () => {

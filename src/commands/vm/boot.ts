@@ -1,32 +1,45 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {defaultCacheDir} from '../../cli/compose-flags.js'
+import {composeFlags} from '../../cli/compose-flags.js'
 import {AptOstreeError} from '../../errors.js'
 import {parseImageReference} from '../../oci/reference.js'
-import {bootCommit} from '../../vm/boot.js'
+import {bootSystem} from '../../vm/boot.js'
 
 export default class VmBoot extends BaseCommand<typeof VmBoot> {
-  static summary = 'Deploy a commit or an image into a throwaway disk and boot it under QEMU.'
-  static description = 'Deploys REF with the target\'s own ostree into a fresh sysroot, makes an ext4 disk of it, boots it under QEMU (software emulation) and watches the serial console. Exit 0 only when the default target is reached with no failed unit.'
-  static examples = ['<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal', '<%= config.bin %> <%= command.id %> oci-archive:out/minimal.ociarchive', '<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal --console']
+  static summary = 'Boot a commit, an image or a disk image under QEMU and check it reaches its target.'
+  static description =
+    'A commit (REF with --repo) or an image (any transport) is deployed with the target\'s own ostree into a fresh sysroot, made an ext4 disk and booted with its kernel; a disk image (.raw, .img, .qcow2, as compose disk-image writes) boots through UEFI firmware (OVMF). KVM is used when it runs guests, software emulation otherwise. The serial console is watched; exit 0 only when the target is reached with no failed unit.'
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal',
+    '<%= config.bin %> <%= command.id %> oci-archive:out/minimal.ociarchive',
+    '<%= config.bin %> <%= command.id %> out/minimal.qcow2 --keep',
+  ]
 
-  static args = {ref: Args.string({description: 'Ref or commit of --repo to boot; without --repo, an image: oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME or docker://REGISTRY/NAME.', required: true})}
+  static args = {
+    target: Args.string({
+      description: 'With --repo, a ref or commit; else an image (oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME, docker://REGISTRY/NAME) or a disk image file.',
+      required: true,
+    }),
+  }
   static flags = {
     repo: Flags.string({description: 'OSTree repo holding the commit.'}),
     timeout: Flags.integer({description: 'Seconds to wait for the target.', default: 600, min: 10}),
     target: Flags.string({description: 'Unit to wait for (default: the treefile\'s default-target, else multi-user.target).'}),
     console: Flags.boolean({description: 'Stream the serial console to stderr.'}),
-    cachedir: Flags.string({description: 'Where the work dir and logs go.', default: defaultCacheDir()}),
+    keep: Flags.boolean({description: 'Keep the disk under CACHEDIR/vm and print the QEMU command that boots it again.'}),
+    cachedir: composeFlags.cachedir,
   }
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(VmBoot)
     const {flags} = this
-    const result = await bootCommit({
-      source: flags.repo ? {repo: flags.repo, ref: args.ref} : {image: parseImageReference(args.ref)},
+    const isDisk = !flags.repo && /\.(raw|img|qcow2)$/.test(args.target) && !/^[a-z-]+:/.test(args.target)
+    const result = await bootSystem({
+      source: flags.repo ? {repo: flags.repo, ref: args.target} : isDisk ? {disk: args.target} : {image: parseImageReference(args.target)},
       cacheDir: flags.cachedir,
       timeoutSeconds: flags.timeout,
       target: flags.target,
+      keep: flags.keep,
       onLine: flags.console && !this.jsonEnabled() ? (line) => process.stderr.write(line + '\n') : undefined,
       progress: (line) => this.note(line),
     })
@@ -37,8 +50,9 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
       this.log(`composefs on /: ${result.composefs ? 'yes' : 'no'}`)
       if (result.kernelCommandLine) this.log(`kernel command line: ${result.kernelCommandLine}`)
       this.log(`console log: ${result.consoleLog}`)
+      if (result.command) this.log(`boot it again: ${result.command.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`)).join(' ')}`)
     }
-    if (!ok && !this.jsonEnabled()) throw new AptOstreeError(`boot of ${args.ref} failed`)
+    if (!ok && !this.jsonEnabled()) throw new AptOstreeError(`boot of ${args.target} failed`)
     if (!ok) process.exitCode = 1
     return result
   }
