@@ -51,6 +51,17 @@ export class OstreeRepo {
     return pathExists(path.join(this.path, 'objects', commit.slice(0, 2), `${commit.slice(2)}.commit`))
   }
 
+  /** Whether a path exists in a commit. */
+  async hasPath(commit: string, file: string): Promise<boolean> {
+    try {
+      await this.ostree(['ls', '-d', commit, file])
+      return true
+    } catch (error) {
+      if (error instanceof ToolError) return false
+      throw error
+    }
+  }
+
   /** One metadata value of a commit as GVariant text, or undefined when absent. */
   async metadata(commit: string, key: string): Promise<string | undefined> {
     try {

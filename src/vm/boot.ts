@@ -82,8 +82,10 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
     const diskFormat = diskFormatOf(disk)
     const boot = (): Promise<BootReport> => bootAndWatch({method, disk, diskFormat, accelerator, target, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine})
     let report = await boot()
-    if (report.emulatorFault) {
-      progress(`the emulator crashed the guest kernel (${report.failure}), a QEMU software-emulation race, not the image: booting once more`)
+    if (report.stalled) {
+      const stalledLog = consoleLog.replace(/\.log$/, '-stalled.log')
+      await rename(consoleLog, stalledLog)
+      progress(`${report.failure} (console: ${stalledLog}): booting the same disk once more`)
       report = await boot()
     }
     const kept = options.keep ? await keepDisk(workspace, method, disk) : undefined

@@ -67,6 +67,16 @@ export async function deployCommit(input: DeployInput): Promise<Deployment> {
       ],
       {label: `the target's ostree ${args[0] === 'admin' ? `admin ${args[1]}` : args[0]}`, ...input.run},
     )
+  try {
+    return await deployInto(sysroot, stateroot, input, targetOstree)
+  } catch (error) {
+    // A deploy that failed halfway may have left an immutable deployment dir: make it removable.
+    await releaseSysroot(sysroot, input.run).catch(() => undefined)
+    throw error
+  }
+}
+
+async function deployInto(sysroot: string, stateroot: string, input: DeployInput, targetOstree: (args: string[]) => Promise<unknown>): Promise<Deployment> {
   await targetOstree(['admin', 'init-fs', '--modern', '/sysroot'])
   // No bootloader integration: the entries are read by QEMU's direct boot or systemd-boot.
   await targetOstree(['config', '--repo=/sysroot/ostree/repo', 'set', 'sysroot.bootloader', 'none'])

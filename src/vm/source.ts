@@ -43,5 +43,7 @@ export async function resolveSource(source: DeploySource, workspace: Workspace, 
   if (!commit) throw new AptOstreeError(`${source.ref}: no such ref or commit in ${source.repo}`)
   const [kernel] = await repo.metadataStrings(commit, 'ostree.linux')
   if (!kernel) throw new AptOstreeError(`${source.ref}: the commit has no kernel (no ostree.linux metadata): nothing to boot`)
+  const initramfs = `/usr/lib/modules/${kernel}/initramfs.img`
+  if (!(await repo.hasPath(commit, initramfs))) throw new AptOstreeError(`${source.ref}: the commit has no initramfs (${initramfs}): ostree-prepare-root runs from it, so it cannot boot`)
   return {repo, commit, defaultTarget: await commitTarget(repo, commit)}
 }
