@@ -4,6 +4,7 @@ import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
+import {outputSchemaErrors} from '../helpers/output-schema.js'
 import {podman, podmanEnv, resetPodman} from '../helpers/podman.js'
 import {startRegistry} from '../helpers/registry.js'
 import {describeTree, describeXattrs, hardLinkGroups} from '../helpers/tree-compare.js'
@@ -30,7 +31,9 @@ interface Composed {
 async function composeImage(treefile: string, cacheDir: string, output: string): Promise<Composed> {
   const result = await runCli(['compose', 'tree', treefile, '--container', '-o', `oci-archive:${output}`, '--cachedir', cacheDir, '--json'], {env})
   if (result.exitCode !== 0) throw new Error(`compose failed (${result.exitCode}):\n${result.stdout}\n${result.stderr}`)
-  return JSON.parse(result.stdout) as Composed
+  const document = JSON.parse(result.stdout) as Composed
+  expect(outputSchemaErrors('compose-tree', document)).toEqual([])
+  return document
 }
 
 async function skopeoInspect(reference: string, extra: string[] = []): Promise<{Digest: string; Labels: Record<string, string>; Architecture: string; Os: string; Created: string; Layers: string[]}> {

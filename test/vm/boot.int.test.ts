@@ -4,6 +4,7 @@ import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, describe, expect, test} from 'vitest'
 import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
+import {outputSchemaErrors} from '../helpers/output-schema.js'
 
 // The boot test: each treefile's commit, deployed by the target's own ostree
 // into a fresh sysroot, booted under QEMU, must reach multi-user.target with
@@ -46,13 +47,14 @@ describe('vm boot', () => {
     expect(made.stderr).toMatch(/^disk: +\d+ MiB \(qcow2, \d+ MB on disk\)$/m)
     const {stdout: table} = await execa('qemu-img', ['info', disk])
     expect(table).toContain('file format: qcow2')
-    const booted = await runCli(['vm', 'boot', disk, '--cachedir', cacheDir, '--timeout', '900'])
-    expect(booted.stdout).toMatch(/^reached multi-user\.target in /m)
-    expect(booted.stdout).toContain('failed units: none')
+    const booted = await runCli(['vm', 'boot', disk, '--cachedir', cacheDir, '--timeout', '900', '--json'])
+    const report = JSON.parse(booted.stdout) as {reached: boolean; failedUnits: string[]; kernelCommandLine: string; seconds: number}
+    expect(outputSchemaErrors('vm-boot', report)).toEqual([])
+    expect([report.reached, report.failedUnits]).toEqual([true, []])
     // systemd-boot hands the kernel its initramfs from the EFI partition: the firmware booted it, not QEMU.
-    expect(booted.stdout).toMatch(/kernel command line: initrd=\\ostree\\debian-/)
+    expect(report.kernelCommandLine).toMatch(/^initrd=\\ostree\\debian-/)
     expect(booted.exitCode).toBe(0)
-    console.info(`${made.stderr.match(/^disk:.*$/m)?.[0]}; ${booted.stdout.match(/^reached.*$/m)?.[0]}`)
+    console.info(`${made.stderr.match(/^disk:.*$/m)?.[0]}; reached multi-user.target in ${report.seconds} s`)
   })
 
   test('a tree without an initramfs is refused with a clear message before any boot', async () => {
