@@ -47,13 +47,18 @@ describe('vm boot', () => {
     expect(made.stderr).toMatch(/^disk: +\d+ MiB \(qcow2, \d+ MB on disk\)$/m)
     const {stdout: table} = await execa('qemu-img', ['info', disk])
     expect(table).toContain('file format: qcow2')
-    const booted = await runCli(['vm', 'boot', disk, '--cachedir', cacheDir, '--timeout', '900', '--json'])
-    const report = JSON.parse(booted.stdout) as {reached: boolean; failedUnits: string[]; kernelCommandLine: string; seconds: number}
+    const booted = await runCli(['vm', 'boot', disk, '--cachedir', cacheDir, '--timeout', '900', '--json', '--keep'])
+    const report = JSON.parse(booted.stdout) as {reached: boolean; failedUnits: string[]; kernelCommandLine: string; seconds: number; command: string[]}
     expect(outputSchemaErrors('vm-boot', report)).toEqual([])
     expect([report.reached, report.failedUnits]).toEqual([true, []])
     // systemd-boot hands the kernel its initramfs from the EFI partition: the firmware booted it, not QEMU.
     expect(report.kernelCommandLine).toMatch(/^initrd=\\ostree\\debian-/)
     expect(booted.exitCode).toBe(0)
+    // --keep: the command boots the same disk again, with the firmware variables it kept.
+    expect(report.command).toContain(`file=${disk},format=qcow2,if=virtio,file.locking=off`)
+    const vars = report.command.find((arg) => arg.startsWith('if=pflash,format=raw,unit=1,file='))!.split('file=')[1]
+    expect(existsSync(vars) && vars.startsWith(path.join(cacheDir, 'vm'))).toBe(true)
+    rmSync(path.dirname(vars), {recursive: true})
     console.info(`${made.stderr.match(/^disk:.*$/m)?.[0]}; reached multi-user.target in ${report.seconds} s`)
   })
 
@@ -69,6 +74,9 @@ describe('vm boot', () => {
     expect(failed.exitCode).toBe(1)
     expect(failed.stderr.trim()).toBe(`broken: the commit has no initramfs (/usr/lib/modules/${kernels.trim()}/initramfs.img): ostree-prepare-root runs from it, so it cannot boot`)
     expect(readdirSync(path.join(cacheDir, 'work'))).toEqual([])
+    await execa('ostree', ['commit', `--repo=${broken}`, '--branch=no-kernel', `--tree=dir=${tree}`])
+    const noKernel = await runCli(['vm', 'boot', '--repo', broken, 'no-kernel', '--cachedir', cacheDir])
+    expect([noKernel.exitCode, noKernel.stderr.trim()]).toEqual([1, 'no-kernel: the commit has no kernel (no ostree.linux metadata): nothing to boot'])
   })
 
   test('SIGINT mid-boot stops QEMU and leaves no work dir, mount or loop device', async () => {
