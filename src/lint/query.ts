@@ -1,5 +1,6 @@
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
+import {parseColonFile} from '../system-files.js'
 import type {FileTree, TreeEntry} from './tree.js'
 
 /** The kernel's limit on links followed while resolving one path (ELOOP). */
@@ -92,9 +93,5 @@ export const ACCOUNT_FILES = /^\/etc\/(passwd|group)$/
 
 /** The tree's /etc/passwd or /etc/group as fields per line. */
 export async function readColonFile(tree: FileTree, file: string): Promise<string[][]> {
-  const text = (await readText(tree, file)) ?? ''
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
-    .map((line) => line.split(':'))
+  return parseColonFile((await readText(tree, file)) ?? '')
 }

@@ -3,6 +3,7 @@ import {commitPathMapper, fileOwners, packageOfListFile} from '../dpkg/ownership
 import type {FileTree} from '../lint/tree.js'
 import {DPKG_DATABASE} from '../postprocess/ostreeify/dpkg.js'
 import type {CommitEntry, CommitTree} from '../ostree/tree.js'
+import {parseColonFile, parseTmpfilesLine} from '../system-files.js'
 import {INITRAMFS, UNPACKAGED, type Component} from './chunking.js'
 
 /** One path of the image, as a layer will hold it. */
@@ -95,14 +96,7 @@ const DIRECTORY_TYPES = new Set(['d', 'D', 'v', 'q', 'Q'])
  * read in name order with /etc's overriding /usr/lib's, as systemd-tmpfiles does.
  */
 async function varSkeleton(tree: CommitTree, byPath: Map<string, CommitEntry>): Promise<ImageEntry[]> {
-  const accounts = async (file: string): Promise<Map<string, number>> =>
-    new Map(
-      (await textOf(tree, byPath, file))
-        .split('\n')
-        .filter((line) => line && !line.startsWith('#'))
-        .map((line) => line.split(':'))
-        .map(([name, , id]) => [name, Number(id)]),
-    )
+  const accounts = async (file: string): Promise<Map<string, number>> => new Map(parseColonFile(await textOf(tree, byPath, file)).map(([name, , id]) => [name, Number(id)]))
   const [users, groups] = [await accounts('/usr/etc/passwd'), await accounts('/usr/etc/group')]
   const confs = new Map<string, CommitEntry>()
   for (const directory of ['/usr/lib/tmpfiles.d', '/usr/etc/tmpfiles.d']) {
@@ -112,19 +106,20 @@ async function varSkeleton(tree: CommitTree, byPath: Map<string, CommitEntry>): 
   }
   const declared = new Map<string, ImageEntry>()
   for (const name of [...confs.keys()].sort()) {
-    for (const line of (await tree.readFile(confs.get(name)!)).toString('utf8').split('\n')) {
-      const [type, target, mode, user, group, , ...argument] = line.trim().split(/\s+/)
-      const kind = type?.replace(/[!+-=~^]+$/, '')
-      if (!target?.startsWith('/var/') || /[%*?[]/.test(target) || declared.has(target)) continue
-      const uid = !user || user === '-' ? 0 : users.get(user)
-      const gid = !group || group === '-' ? 0 : groups.get(group)
+    for (const text of (await tree.readFile(confs.get(name)!)).toString('utf8').split('\n')) {
+      const line = parseTmpfilesLine(text)
+      const target = line?.path
+      if (!line || !target?.startsWith('/var/') || /[*?[]/.test(target) || declared.has(target)) continue
+      const uid = line.user === '-' ? 0 : users.get(line.user)
+      const gid = line.group === '-' ? 0 : groups.get(line.group)
       if (uid === undefined || gid === undefined) continue
+      const kind = line.type.replace(/[!+-=~^]+$/, '')
       const base = {name: target.slice(1).replace(/\/+$/, ''), uid, gid, size: 0, xattrs: [], component: UNPACKAGED}
       if (DIRECTORY_TYPES.has(kind)) {
-        const octal = /^\d{3,4}$/.test(mode ?? '') ? parseInt(mode, 8) : 0o755
+        const octal = /^\d{3,4}$/.test(line.mode) ? parseInt(line.mode, 8) : 0o755
         declared.set(target, {...base, type: 'directory', mode: octal})
-      } else if (kind === 'L' && argument.length > 0 && argument[0] !== '-') {
-        declared.set(target, {...base, type: 'symlink', mode: 0o777, uid: 0, gid: 0, target: argument.join(' ')})
+      } else if (kind === 'L' && line.argument !== '' && line.argument !== '-') {
+        declared.set(target, {...base, type: 'symlink', mode: 0o777, uid: 0, gid: 0, target: line.argument})
       }
     }
   }

@@ -1,5 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
+import {parseColonFile} from '../system-files.js'
 
 export interface Account {
   name: string
@@ -14,7 +15,7 @@ export interface Account {
 async function readColonFile(root: string, name: string): Promise<string[][]> {
   for (const directory of ['etc', 'usr/etc']) {
     const text = await readFile(path.join(root, directory, name), 'utf8').catch(() => undefined)
-    if (text !== undefined) return text.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(':'))
+    if (text !== undefined) return parseColonFile(text)
   }
   return []
 }

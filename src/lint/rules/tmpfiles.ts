@@ -1,43 +1,10 @@
 import path from 'node:path'
+import {parseTmpfilesLine, TMPFILES_ESCAPES} from '../../system-files.js'
 import {ACCOUNT_FILES, descendantsOf, dropInsOf, readColonFile, readText, resolvePath} from '../query.js'
 import {problemIf, warning} from '../rule.js'
 import type {FileTree} from '../tree.js'
 
 const TMPFILES_DIRECTORIES = ['/usr/lib/tmpfiles.d', '/etc/tmpfiles.d']
-const ESCAPES: Record<string, number> = {'\\': 0x5c, n: 0x0a, r: 0x0d, t: 0x09}
-
-/**
- * The path field of a tmpfiles.d line (the second field, maybe "quoted", with
- * \\, \n, \r, \t and \xNN escapes) with %% as %; undefined when malformed or
- * when it holds another specifier, which only systemd can resolve.
- */
-function tmpfilesPath(line: string): string | undefined {
-  const match = /^\s*\S+\s+(?:"([^"]*)"|(\S+))/.exec(line)
-  if (!match) return undefined
-  const field = Buffer.from(match[1] ?? match[2])
-  const bytes: number[] = []
-  for (let i = 0; i < field.length; i++) {
-    if (field[i] !== 0x5c) {
-      bytes.push(field[i])
-      continue
-    }
-    const escape = String.fromCharCode(field[i + 1] ?? 0)
-    const hex = field.subarray(i + 2, i + 4).toString('latin1')
-    if (escape === 'x' && /^[0-9a-fA-F]{2}$/.test(hex)) {
-      bytes.push(parseInt(hex, 16))
-      i += 3
-    } else if (escape in ESCAPES) {
-      bytes.push(ESCAPES[escape])
-      i += 1
-    } else {
-      return undefined
-    }
-  }
-  const unescaped = Buffer.from(bytes).toString('utf8')
-  if (unescaped.replaceAll('%%', '').includes('%')) return undefined
-  return unescaped.replaceAll('%%', '%')
-}
-
 /**
  * Where each declared path really is: its parent resolved through the tree's
  * links (systemd's provision.conf declares /root/.ssh, which is
@@ -48,8 +15,7 @@ async function declaredPaths(tree: FileTree): Promise<Set<string>> {
   const declared = new Set<string>()
   for (const file of TMPFILES_DIRECTORIES.flatMap((directory) => dropInsOf(tree, directory, '.conf'))) {
     for (const line of ((await readText(tree, file)) ?? '').split('\n')) {
-      if (line === '' || line.startsWith('#')) continue
-      const declaredPath = tmpfilesPath(line)
+      const declaredPath = parseTmpfilesLine(line)?.path
       if (declaredPath === undefined || !declaredPath.startsWith('/')) continue
       const normalized = path.posix.normalize(declaredPath).replace(/(.)\/+$/, '$1')
       const parent = resolvePath(tree, path.posix.dirname(normalized))
@@ -65,7 +31,7 @@ function escapeTmpfilesPath(text: string): string {
   return [...Buffer.from(text)]
     .map((byte) => {
       if (byte === 0x5c) return '\\\\'
-      const escape = Object.entries(ESCAPES).find(([, value]) => value === byte)
+      const escape = Object.entries(TMPFILES_ESCAPES).find(([, value]) => value === byte)
       if (escape) return `\\${escape[0]}`
       return byte > 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`
     })

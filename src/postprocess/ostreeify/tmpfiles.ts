@@ -1,7 +1,8 @@
 import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
+import {parseTmpfilesLine} from '../../system-files.js'
 
-/** Paths that the tree's tmpfiles.d files already declare (lines without specifiers). */
+/** Paths that the tree's tmpfiles.d files already declare (paths without specifiers). */
 export async function declaredTmpfilesPaths(root: string, except: string[] = []): Promise<Set<string>> {
   const declared = new Set<string>()
   for (const directory of ['usr/lib/tmpfiles.d', 'etc/tmpfiles.d', 'usr/etc/tmpfiles.d']) {
@@ -9,8 +10,8 @@ export async function declaredTmpfilesPaths(root: string, except: string[] = [])
     for (const entry of entries.filter((name) => name.endsWith('.conf') && !except.includes(name))) {
       const text = await readFile(path.join(root, directory, entry), 'utf8').catch(() => '')
       for (const line of text.split('\n')) {
-        const target = line.trim().split(/\s+/)[1]
-        if (target?.startsWith('/') && !target.includes('%')) declared.add(target.replace(/\/+$/, ''))
+        const target = parseTmpfilesLine(line)?.path
+        if (target?.startsWith('/')) declared.add(target.replace(/\/+$/, ''))
       }
     }
   }
