@@ -155,11 +155,11 @@ async function publish(input: ExportInput, staging: OciLayout, manifest: Descrip
  */
 export async function exportImage(input: ExportInput, facts: CommitFacts): Promise<ImageResult> {
   const labels = imageLabels(facts, input.imageConfig, input.labels)
-  const previous = await existingManifest(input)
+  // An explicit previous manifest decides the grouping: the output's image is not read then.
+  const previous = input.previousBuildManifest ? undefined : await existingManifest(input)
   const expectedMediaType = LAYER_MEDIA_TYPES[input.compression]
   if (
     previous &&
-    !input.previousBuildManifest &&
     isDeepStrictEqual(previous.manifest.annotations, labels) &&
     previous.manifest.layers.length <= input.maxLayers &&
     previous.manifest.layers.every((layer) => layer.mediaType === expectedMediaType)
@@ -173,7 +173,8 @@ export async function exportImage(input: ExportInput, facts: CommitFacts): Promi
   const tree = await CommitTree.read(input.repo, input.commit, {log: input.log, signal: input.signal})
   const content = await imageContent(tree)
   if (input.check) await input.check(imageFileTree(tree, content))
-  const packing = packComponents(content.components, input.maxLayers, previousPacking && previousPacking.length <= input.maxLayers ? previousPacking : undefined)
+  // packComponents packs afresh when the previous image has more layers than allowed: say so.
+  const packing = packComponents(content.components, input.maxLayers, previousPacking)
   if (previousPacking && previousPacking.length > input.maxLayers) input.warn(`the previous image has ${previousPacking.length} layers, more than --max-layers ${input.maxLayers}: packing afresh`)
   const layers = layerEntries(content.entries, packing)
 
