@@ -1,0 +1,27 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {repoRoot, runCli} from '../helpers/cli.js'
+
+// Every command reads like its peers (podman, skopeo, rpm-ostree): --help
+// with examples, --json for scripts, --quiet for CI logs.
+const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {
+  commands: Record<string, {examples?: string[]; flags: Record<string, unknown>}>
+}
+const commands = Object.keys(manifest.commands).filter((id) => !id.startsWith('autocomplete')).sort()
+
+describe('every command', () => {
+  it.each(commands)('%s: --help shows examples; --json and --quiet exist', async (id) => {
+    expect(manifest.commands[id].examples?.length ?? 0).toBeGreaterThan(0)
+    expect(Object.keys(manifest.commands[id].flags)).toEqual(expect.arrayContaining(['json', 'quiet']))
+    const help = await runCli([...id.split(':'), '--help'])
+    expect(help.exitCode).toBe(0)
+    expect(help.stdout).toMatch(/^EXAMPLES$/m)
+  })
+
+  it('shell completion comes from oclif\'s autocomplete plugin', async () => {
+    const script = await runCli(['autocomplete', 'script', 'bash'])
+    expect(script.exitCode).toBe(0)
+    expect(script.stdout).toContain('apt-ostree')
+  })
+})
