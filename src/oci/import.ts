@@ -1,5 +1,5 @@
 import {createReadStream, createWriteStream} from 'node:fs'
-import {mkdir, readdir, rename, rm} from 'node:fs/promises'
+import {mkdir, readdir, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import tar from 'tar-stream'
@@ -10,7 +10,10 @@ import type {RunOptions} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {skopeoCopyToLayout} from '../tools/skopeo.js'
 import {umociUnpack} from '../tools/umoci.js'
+import {ociDirectory, selectManifest} from './read.js'
 import {formatImageReference, type ImageReference} from './reference.js'
+
+const UMOCI_TAG = 'image'
 
 /** Unpack an oci-archive's layout files (index.json, oci-layout, blobs) into DIR. */
 async function extractArchive(file: string, directory: string): Promise<void> {
@@ -28,19 +31,35 @@ async function extractArchive(file: string, directory: string): Promise<void> {
   await reading
 }
 
-/** The image as an OCI layout directory and tag, copying it into WORK when it lives elsewhere. */
-async function layoutOf(reference: ImageReference, workDir: string, options: RunOptions): Promise<{dir: string; tag: string}> {
-  if (reference.transport === 'oci') return {dir: reference.path, tag: reference.tag}
-  const dir = path.join(workDir, 'image-layout')
-  if (reference.transport === 'oci-archive') {
+/**
+ * A layout in WORK that umoci reads as UMOCI_TAG: the manifest the reference
+ * names, chosen as lint and labels choose it (an untagged single image
+ * answers to any tag, a platform index gives this machine's image), with the
+ * blobs linked from where they are. umoci itself only finds tagged images.
+ */
+async function umociLayout(reference: ImageReference, workDir: string, options: RunOptions): Promise<string> {
+  const label = formatImageReference(reference)
+  let source = path.join(workDir, 'image-source')
+  let tag = reference.transport === 'oci' || reference.transport === 'oci-archive' ? reference.tag : UMOCI_TAG
+  if (reference.transport === 'oci') {
+    source = reference.path
+  } else if (reference.transport === 'oci-archive') {
     if (!(await pathExists(reference.path))) throw new AptOstreeError(`${reference.path}: no such oci-archive`)
-    await extractArchive(reference.path, dir).catch((error: Error) => {
+    await extractArchive(reference.path, source).catch((error: Error) => {
       throw new AptOstreeError(`${reference.path}: not a readable oci-archive (${error.message})`)
     })
-    return {dir, tag: reference.tag}
+  } else {
+    await skopeoCopyToLayout(label, `oci:${source}:${UMOCI_TAG}`, options)
+    tag = UMOCI_TAG
   }
-  await skopeoCopyToLayout(formatImageReference(reference), `oci:${dir}:latest`, options)
-  return {dir, tag: 'latest'}
+  const {descriptor} = await selectManifest(await ociDirectory(source, label), tag)
+  const layout = path.join(workDir, 'image-layout')
+  await mkdir(layout, {recursive: true})
+  await symlink(path.resolve(source, 'blobs'), path.join(layout, 'blobs'))
+  await writeFile(path.join(layout, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
+  const index = {schemaVersion: 2, manifests: [{...descriptor, annotations: {...descriptor.annotations, 'org.opencontainers.image.ref.name': UMOCI_TAG}}]}
+  await writeFile(path.join(layout, 'index.json'), JSON.stringify(index))
+  return layout
 }
 
 /**
@@ -51,9 +70,9 @@ async function layoutOf(reference: ImageReference, workDir: string, options: Run
  * it came from, is bootable.
  */
 export async function commitImage(reference: ImageReference, workDir: string, options: RunOptions): Promise<{repo: OstreeRepo; commit: string}> {
-  const layout = await layoutOf(reference, workDir, options)
+  const layout = await umociLayout(reference, workDir, options)
   const rootfs = path.join(workDir, 'image-rootfs')
-  await umociUnpack(layout.dir, layout.tag, rootfs, options)
+  await umociUnpack(layout, UMOCI_TAG, rootfs, options)
   if (await pathExists(path.join(rootfs, 'usr/etc'))) throw new AptOstreeError(`${formatImageReference(reference)}: the image has /usr/etc; bootc images ship /etc`)
   if (await pathExists(path.join(rootfs, 'etc'))) await rename(path.join(rootfs, 'etc'), path.join(rootfs, 'usr/etc'))
   for (const runtime of ['run', 'tmp']) {

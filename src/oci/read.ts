@@ -32,7 +32,7 @@ export interface ImageLayout {
   find(name: string): Promise<BlobRange | undefined>
 }
 
-async function ociDirectory(directory: string, label: string): Promise<ImageLayout> {
+export async function ociDirectory(directory: string, label: string): Promise<ImageLayout> {
   if (!(await stat(directory).catch(() => undefined))?.isDirectory()) throw new UsageError(`${label}: ${directory}: no such directory`)
   return {
     label,
@@ -81,7 +81,7 @@ async function readBlob(blob: BlobRange): Promise<Buffer> {
   }
 }
 
-interface Descriptor {
+export interface Descriptor {
   mediaType?: string
   digest: string
   size?: number
@@ -120,7 +120,7 @@ async function readJson<T>(layout: ImageLayout, name: string): Promise<T> {
 }
 
 /** The manifest TAG names: through index.json's ref.name annotations, then a platform index if it is one. */
-export async function selectManifest(layout: ImageLayout, tag: string): Promise<{digest: string; manifest: Manifest}> {
+export async function selectManifest(layout: ImageLayout, tag: string): Promise<{digest: string; descriptor: Descriptor; manifest: Manifest}> {
   const manifests = (await readJson<{manifests?: Descriptor[]}>(layout, 'index.json')).manifests ?? []
   const tags = manifests.map((manifest) => manifest.annotations?.[REF_NAME]).filter((name) => name !== undefined)
   // A layout without tags (a single untagged image) answers to any.
@@ -134,7 +134,7 @@ export async function selectManifest(layout: ImageLayout, tag: string): Promise<
   }
   const manifest = await readJson<Manifest>(layout, blobName(layout, descriptor.digest))
   if (!Array.isArray(manifest.layers)) throw new AptOstreeError(`${layout.label}: manifest ${descriptor.digest} lists no layers`)
-  return {digest: descriptor.digest, manifest}
+  return {digest: descriptor.digest, descriptor, manifest}
 }
 
 
