@@ -112,7 +112,7 @@ function selectMatrix(matrix, filters) {
   const unsupported = Object.keys(matrix).filter((key) => key === 'include' || key === 'exclude' || !Array.isArray(matrix[key]))
   if (unsupported.length) throw new WorkflowError(`matrix keys this runner does not expand: ${unsupported.join(', ')}`)
   for (const [key, value] of filters) {
-    if (!matrix[key]) throw new WorkflowError(`--matrix ${key}: the matrix has no key ${key} (it has ${Object.keys(matrix).join(', ')})`)
+    if (!matrix[key]) throw new WorkflowError(`--matrix ${key}=${value}: the matrix has no key ${key} (it has ${Object.keys(matrix).join(', ')})`)
     if (!matrix[key].map(String).includes(value)) throw new WorkflowError(`--matrix ${key}=${value}: not in the workflow's list (${matrix[key].join(', ')})`)
   }
   let entries = [{}]
