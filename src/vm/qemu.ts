@@ -49,6 +49,11 @@ const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
 const SETTLE_MS = 5000
 /** How long a KVM guest must survive for KVM to count as working. */
 const PROBE_MS = 3000
+/** A getty's prompt ("localhost login: "), as a whole console line or the unfinished last one. */
+export function isLoginPrompt(text: string): boolean {
+  return /(^|\s)login:\s*$/.test(text.replace(/\r/g, ''))
+}
+
 /** How long after the login prompt the target may still take before the boot counts as stalled. */
 const STALL_MS = 90_000
 
@@ -119,6 +124,14 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   const stop = (): void => {
     child.kill('SIGKILL')
   }
+  const watchForStall = (text: string): void => {
+    if (report.reached || stall || !isLoginPrompt(text)) return
+    stall = setTimeout(() => {
+      report.stalled = true
+      report.failure = `the login prompt came, but not "Reached target ${options.target}" within ${STALL_MS / 1000} s after it`
+      stop()
+    }, STALL_MS)
+  }
   child.stdout?.on('data', (chunk: Buffer) => {
     log.write(chunk)
     const lines = (pending + chunk.toString('utf8')).split(/\r?\n/)
@@ -132,13 +145,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
       if (/erofs.*mounted with root inode/.test(line)) report.composefs = true
       const cmdline = /Kernel command line: (.*)$/.exec(line)
       if (cmdline && !report.kernelCommandLine) report.kernelCommandLine = cmdline[1]
-      if (!report.reached && !stall && / login: /.test(` ${line}`)) {
-        stall = setTimeout(() => {
-          report.stalled = true
-          report.failure = `the login prompt came, but not "Reached target ${options.target}" within ${STALL_MS / 1000} s after it`
-          stop()
-        }, STALL_MS)
-      }
+      watchForStall(line)
       if (!report.reached && line.includes(`Reached target ${options.target}`)) {
         clearTimeout(stall)
         report.reached = true
@@ -150,6 +157,8 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
         stop()
       }
     }
+    // The prompt ends without a newline: it waits in the unfinished line.
+    watchForStall(pending.replace(ANSI, ''))
   })
   const result = await child
   clearTimeout(settle)
