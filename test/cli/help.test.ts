@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
+import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 import {repoRoot, runCli} from '../helpers/cli.js'
 
@@ -17,6 +18,21 @@ describe('every command', () => {
     const help = await runCli([...id.split(':'), '--help'])
     expect(help.exitCode).toBe(0)
     expect(help.stdout).toMatch(/^EXAMPLES$/m)
+  })
+
+  it.each([
+    ['a pipe', false, {}, false],
+    ['a terminal', true, {}, true],
+    ['a terminal with NO_COLOR', true, {NO_COLOR: '1'}, false],
+    ['a pipe with FORCE_COLOR (asked for)', false, {FORCE_COLOR: '1'}, true],
+  ] as const)('colours on %s', async (_, terminal, extra, coloured) => {
+    const command = ['node', path.join(repoRoot, 'bin/run.js'), 'compose', 'tree', '--help']
+    // script(1) gives the CLI a pseudo-terminal, as an interactive shell does.
+    const [file, args] = terminal ? ['script', ['-qc', command.join(' '), '/dev/null']] : [command[0], command.slice(1)]
+    const env: Record<string, string | undefined> = {FORCE_COLOR: undefined, NO_COLOR: undefined, ...extra}
+    const result = await execa(file, args, {env, reject: false})
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout.includes("\u001b[")).toBe(coloured)
   })
 
   it('shell completion comes from oclif\'s autocomplete plugin', async () => {
