@@ -32,7 +32,7 @@ describe('every command', () => {
     const env: Record<string, string | undefined> = {FORCE_COLOR: undefined, NO_COLOR: undefined, ...extra}
     const result = await execa(file, args, {env, reject: false})
     expect(result.exitCode).toBe(0)
-    expect(result.stdout.includes("\u001b[")).toBe(coloured)
+    expect(result.stdout.includes('\u001b[')).toBe(coloured)
   })
 
   it('shell completion comes from oclif\'s autocomplete plugin', async () => {
