@@ -31,6 +31,21 @@ async function extractArchive(file: string, directory: string): Promise<void> {
   await reading
 }
 
+/** The image's OCI layout on disk and its tag there: in place for oci:, else unpacked or copied into WORK. */
+async function layoutOnDisk(reference: ImageReference, workDir: string, options: RunOptions): Promise<{directory: string; tag: string}> {
+  if (reference.transport === 'oci') return {directory: reference.path, tag: reference.tag}
+  const directory = path.join(workDir, 'image-source')
+  if (reference.transport === 'oci-archive') {
+    if (!(await pathExists(reference.path))) throw new AptOstreeError(`${reference.path}: no such oci-archive`)
+    await extractArchive(reference.path, directory).catch((error: Error) => {
+      throw new AptOstreeError(`${reference.path}: not a readable oci-archive (${error.message})`)
+    })
+    return {directory, tag: reference.tag}
+  }
+  await skopeoCopyToLayout(formatImageReference(reference), `oci:${directory}:${UMOCI_TAG}`, options)
+  return {directory, tag: UMOCI_TAG}
+}
+
 /**
  * A layout in WORK that umoci reads as UMOCI_TAG: the manifest the reference
  * names, chosen as lint and labels choose it (an untagged single image
@@ -38,24 +53,11 @@ async function extractArchive(file: string, directory: string): Promise<void> {
  * blobs linked from where they are. umoci itself only finds tagged images.
  */
 async function umociLayout(reference: ImageReference, workDir: string, options: RunOptions): Promise<string> {
-  const label = formatImageReference(reference)
-  let source = path.join(workDir, 'image-source')
-  let tag = reference.transport === 'oci' || reference.transport === 'oci-archive' ? reference.tag : UMOCI_TAG
-  if (reference.transport === 'oci') {
-    source = reference.path
-  } else if (reference.transport === 'oci-archive') {
-    if (!(await pathExists(reference.path))) throw new AptOstreeError(`${reference.path}: no such oci-archive`)
-    await extractArchive(reference.path, source).catch((error: Error) => {
-      throw new AptOstreeError(`${reference.path}: not a readable oci-archive (${error.message})`)
-    })
-  } else {
-    await skopeoCopyToLayout(label, `oci:${source}:${UMOCI_TAG}`, options)
-    tag = UMOCI_TAG
-  }
-  const {descriptor} = await selectManifest(await ociDirectory(source, label), tag)
+  const source = await layoutOnDisk(reference, workDir, options)
+  const {descriptor} = await selectManifest(await ociDirectory(source.directory, formatImageReference(reference)), source.tag)
   const layout = path.join(workDir, 'image-layout')
   await mkdir(layout, {recursive: true})
-  await symlink(path.resolve(source, 'blobs'), path.join(layout, 'blobs'))
+  await symlink(path.resolve(source.directory, 'blobs'), path.join(layout, 'blobs'))
   await writeFile(path.join(layout, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
   const index = {schemaVersion: 2, manifests: [{...descriptor, annotations: {...descriptor.annotations, 'org.opencontainers.image.ref.name': UMOCI_TAG}}]}
   await writeFile(path.join(layout, 'index.json'), JSON.stringify(index))
