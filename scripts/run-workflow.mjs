@@ -12,7 +12,7 @@
 // the workspace, kept between runs unless --workspace is new). Any other
 // `uses:` is an error. Secret values are masked in the output.
 import {spawn, execFileSync} from 'node:child_process'
-import {copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, readlinkSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, readlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -159,7 +159,7 @@ async function runJob(run, matrix, workspace, title) {
       console.log(`--- ${name}`)
       const stepStarted = performance.now()
       const stepEnv = evaluateEnv(step.env, env)
-      const files = {output: path.join(temp, `output-${index}`), env: path.join(temp, `env-${index}`)}
+      const files = {output: path.join(temp, `output-${index}`), env: path.join(temp, `env-${index}`), script: path.join(temp, `step-${index}.sh`)}
       writeFileSync(files.output, '')
       writeFileSync(files.env, '')
       let ok
@@ -168,7 +168,8 @@ async function runJob(run, matrix, workspace, title) {
       } else {
         const script = interpolate(String(step.run), contexts(stepEnv))
         const cwd = path.resolve(workspace, step['working-directory'] ?? defaults['working-directory'] ?? '.')
-        ok = await runScript(script, step.shell ?? defaults.shell, cwd, {
+        writeFileSync(files.script, script)
+        ok = await runScript(files.script, step.shell ?? defaults.shell, cwd, {
           ...process.env,
           ...stepEnv,
           CI: 'true',
@@ -203,7 +204,7 @@ async function runJob(run, matrix, workspace, title) {
 function checkout(step, workspace) {
   if (!/^actions\/checkout@/.test(step.uses)) throw new WorkflowError(`uses: ${step.uses}: this runner only knows actions/checkout`)
   if (step.with?.clean !== false) {
-    for (const entry of execFileSync('ls', ['-A', workspace], {encoding: 'utf8'}).split('\n').filter(Boolean)) rmSync(path.join(workspace, entry), {recursive: true, force: true})
+    for (const entry of readdirSync(workspace)) rmSync(path.join(workspace, entry), {recursive: true, force: true})
   }
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {cwd: root, encoding: 'utf8'}).split('\0').filter(Boolean)
   let copied = 0
@@ -230,9 +231,7 @@ function isSymlink(file) {
 }
 
 /** Run a step's script with the shell GitHub uses for it, masking secrets in its output. */
-function runScript(script, shell, cwd, env, timeoutMinutes, secretValues) {
-  const file = path.join(env.RUNNER_TEMP, `step-${Date.now()}.sh`)
-  writeFileSync(file, script)
+function runScript(file, shell, cwd, env, timeoutMinutes, secretValues) {
   // GitHub's defaults: `bash` means --noprofile --norc -eo pipefail; no shell means bash -e.
   const argv = shell === 'bash' ? ['bash', '--noprofile', '--norc', '-eo', 'pipefail', file]
     : shell === undefined ? ['bash', '-e', file]

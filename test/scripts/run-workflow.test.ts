@@ -90,6 +90,16 @@ describe('scripts/run-workflow.mjs', () => {
     expect(result.exitCode).toBe(2)
   })
 
+  it('actions/checkout copies this checkout into the workspace; without clean: false it empties it first', async () => {
+    const workspace = mkdtempSync(path.join(work, 'workspace-'))
+    writeFileSync(path.join(workspace, '.stale'), '')
+    const steps = '      - run: test -f package.json && test -x scripts/install-deps.sh && test ! -e .stale\n'
+    const kept = await runWorkflow(`on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          clean: false\n${steps.replace('! -e', '-e')}`, ['--workspace', workspace])
+    expect(kept.exitCode, kept.stdout).toBe(0)
+    const cleaned = await runWorkflow(`on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n${steps}`, ['--workspace', workspace])
+    expect(cleaned.exitCode, cleaned.stdout).toBe(0)
+  })
+
   it('refuses an action it cannot run instead of skipping it', async () => {
     const result = await runWorkflow('on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - uses: actions/setup-node@v4\n')
     expect(result.stderr.trim()).toBe('run-workflow: uses: actions/setup-node@v4: this runner only knows actions/checkout')
