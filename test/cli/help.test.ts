@@ -29,7 +29,11 @@ describe('every command', () => {
     const command = ['node', path.join(repoRoot, 'bin/run.js'), 'compose', 'tree', '--help']
     // script(1) gives the CLI a pseudo-terminal, as an interactive shell does.
     const [file, args] = terminal ? ['script', ['-qc', command.join(' '), '/dev/null']] : [command[0], command.slice(1)]
-    const env: Record<string, string | undefined> = {FORCE_COLOR: undefined, NO_COLOR: undefined, ...extra}
+    // An interactive shell: a colour-capable TERM and no CI variable (chalk
+    // turns colours off under CI=true, as .ci/run sets it).
+    const env: Record<string, string | undefined> = {
+      CI: undefined, FORCE_COLOR: undefined, NO_COLOR: undefined, TERM: 'xterm-256color', ...extra,
+    }
     const result = await execa(file, args, {env, reject: false})
     expect(result.exitCode).toBe(0)
     expect(result.stdout.includes('\u001b[')).toBe(coloured)
