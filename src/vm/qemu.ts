@@ -2,6 +2,7 @@ import {createWriteStream} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {execa} from 'execa'
 import {AptOstreeError, InterruptedError} from '../errors.js'
+import {PendingJobs} from './jobs.js'
 
 /** How QEMU starts the system: the kernel given directly, or UEFI firmware reading the disk's EFI partition. */
 export type BootMethod =
@@ -36,15 +37,23 @@ export interface BootReport {
   failure?: string
   /**
    * The login prompt came but the target did not within STALL_MS: the system
-   * runs, a job never finished. Seen now and then under software emulation
-   * with trixie's systemd (getty.target never reached); a fresh boot of the
-   * same disk reaches the target.
+   * runs, a job never finished. Seen now and then under software emulation:
+   * trixie's getty.target never reached, bookworm's e2scrub_reap.service
+   * (CPUSchedulingPolicy=idle, on one CPU) never finished. A fresh boot of
+   * the same disk reaches the target.
    */
   stalled?: boolean
 }
 
+// Colour and cursor codes, and the two-byte escapes (ESC M, reverse line
+// feed) systemd writes when it redraws its "Job ... running" line.
 // eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g
+const ANSI = /\x1b(?:\[[0-9;?]*[A-Za-z]|[@-Z\\-_])/g
+/** A console line as text: no colour or cursor codes, no carriage returns, no indent. */
+export function consoleText(raw: string): string {
+  return raw.replace(ANSI, '').replace(/\r/g, '').trim()
+}
+
 /** How long to keep watching after the target for late failures. */
 const SETTLE_MS = 5000
 /** How long a KVM guest must survive for KVM to count as working. */
@@ -103,6 +112,12 @@ export async function chooseAccelerator(signal: AbortSignal): Promise<{accelerat
   return {accelerator: 'tcg', reason: `KVM does not run guests here (${why.trim()}): software emulation`}
 }
 
+/** The jobs a boot that never got there was still running, for its failure message. */
+function waitingFor(jobs: PendingJobs): string {
+  const pending = jobs.list()
+  return pending.length === 0 ? '' : `; still running: ${pending.join(', ')}`
+}
+
 /**
  * Boot under QEMU, the console on the serial port, and watch it: success is
  * the target's "Reached target" line with no "[FAILED]" line.
@@ -121,6 +136,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   let settle: NodeJS.Timeout | undefined
   let stall: NodeJS.Timeout | undefined
   let pending = ''
+  const jobs = new PendingJobs()
   const stop = (): void => {
     child.kill('SIGKILL')
   }
@@ -128,7 +144,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
     if (report.reached || stall || !isLoginPrompt(text)) return
     stall = setTimeout(() => {
       report.stalled = true
-      report.failure = `the login prompt came, but not "Reached target ${options.target}" within ${STALL_MS / 1000} s after it`
+      report.failure = `the login prompt came, but not "Reached target ${options.target}" within ${STALL_MS / 1000} s after it${waitingFor(jobs)}`
       stop()
     }, STALL_MS)
   }
@@ -137,9 +153,10 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
     const lines = (pending + chunk.toString('utf8')).split(/\r?\n/)
     pending = lines.pop() ?? ''
     for (const raw of lines) {
-      const line = raw.replace(ANSI, '').replace(/\r/g, '').trim()
+      const line = consoleText(raw)
       if (!line) continue
       options.onLine?.(line)
+      jobs.line(line)
       if (/\[FAILED\]/.test(line)) report.failedUnits.push(line.replace(/^.*\[FAILED\]\s*/, ''))
       // ostree-prepare-root mounts the composefs erofs image: the kernel logs it.
       if (/erofs.*mounted with root inode/.test(line)) report.composefs = true
@@ -167,7 +184,9 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   if (options.signal.aborted) throw new InterruptedError(String(options.signal.reason ?? 'SIGINT'))
   if ((result as {code?: string}).code === 'ENOENT') throw new AptOstreeError('qemu-system-x86_64: command not found (apt-get install --no-install-recommends qemu-system-x86)')
   if (!report.reached && !report.failure) {
-    report.failure = result.timedOut ? `no "Reached target ${options.target}" within ${options.timeoutSeconds} s` : `qemu exited (${result.exitCode ?? result.signal}) before ${options.target}`
+    report.failure = result.timedOut
+      ? `no "Reached target ${options.target}" within ${options.timeoutSeconds} s${waitingFor(jobs)}`
+      : `qemu exited (${result.exitCode ?? result.signal}) before ${options.target}`
   }
   if (!report.reached) report.seconds = Math.round((performance.now() - start) / 100) / 10
   return report

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {isLoginPrompt} from '../../src/vm/qemu.js'
+import {consoleText, isLoginPrompt} from '../../src/vm/qemu.js'
 
 // The stall watch of `vm boot` starts at the getty's prompt, which the serial
 // console prints without a newline: it must be seen in the unfinished line.
@@ -14,5 +14,17 @@ describe('isLoginPrompt', () => {
     ['pam_unix(login:session): session opened', false],
   ])('%j -> %s', (text, expected) => {
     expect(isLoginPrompt(text)).toBe(expected)
+  })
+})
+
+// systemd redraws its "Job ... running" line with ESC M (reverse line feed)
+// and ESC [K before the next status line.
+describe('consoleText', () => {
+  it.each([
+    ['\u001bM\r\r\u001b[K[\u001b[0;32m  OK  \u001b[0m] Finished \u001b[0;1;39mfoo.service\u001b[0m - Foo.\r', '[  OK  ] Finished foo.service - Foo.'],
+    ['         Starting \u001b[0;1;39mdbus.service\u001b[0m - D-Bus System Message Bus...\r\r', 'Starting dbus.service - D-Bus System Message Bus...'],
+    ['[   42.760566] powernow_k8: Power state transitions not supported', '[   42.760566] powernow_k8: Power state transitions not supported'],
+  ])('%j -> %j', (raw, text) => {
+    expect(consoleText(raw)).toBe(text)
   })
 })
