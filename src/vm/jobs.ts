@@ -9,15 +9,13 @@
  * letter shorter), so the same job reads "e2scrub_reap.serv…e ext4 Metadata
  * Check Snapshots" in one and "e2scrub_reap.serv…ine ext4 Metadata Check
  * Snapshots" in the other: a job is matched on its head before the "…" and
- * its tail after it, either one cut shorter than the other. The cut may also
- * take the escape byte of a colour code and leave "…[0m", which is dropped.
+ * its tail after it, either one cut shorter than the other.
  */
 export class PendingJobs {
   private readonly begun: string[] = []
 
-  /** Feed one console line (colours and carriage returns already removed). */
-  public line(text: string): void {
-    const line = text.replace(/…\[[0-9;]*m/g, '…')
+  /** Feed one console line, as consoleText cleans it. */
+  public line(line: string): void {
     const beginning = /^(?:Starting|Mounting|Activating|Stopping|Unmounting) (.+?)\.\.\.$/.exec(line)
     if (beginning) {
       this.begun.push(beginning[1])

@@ -39,8 +39,7 @@ export interface BootReport {
    * The login prompt came but the target did not within STALL_MS: the system
    * runs, a job never finished. Seen now and then under software emulation:
    * trixie's getty.target never reached, bookworm's e2scrub_reap.service
-   * (CPUSchedulingPolicy=idle, on one CPU) never finished. A fresh boot of
-   * the same disk reaches the target.
+   * never finished. A fresh boot of the same disk reaches the target.
    */
   stalled?: boolean
 }
@@ -49,9 +48,12 @@ export interface BootReport {
 // feed) systemd writes when it redraws its "Job ... running" line.
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b(?:\[[0-9;?]*[A-Za-z]|[@-Z\\-_])/g
+// systemd ellipsizes status lines in the middle ("…"), and the cut may take
+// a colour code's escape byte and leave its rest ("…[0m").
+const CUT_COLOUR = /…\[[0-9;]*m/g
 /** A console line as text: no colour or cursor codes, no carriage returns, no indent. */
 export function consoleText(raw: string): string {
-  return raw.replace(ANSI, '').replace(/\r/g, '').trim()
+  return raw.replace(ANSI, '').replace(CUT_COLOUR, '…').replace(/\r/g, '').trim()
 }
 
 /** How long to keep watching after the target for late failures. */
@@ -175,7 +177,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
       }
     }
     // The prompt ends without a newline: it waits in the unfinished line.
-    watchForStall(pending.replace(ANSI, ''))
+    watchForStall(consoleText(pending))
   })
   const result = await child
   clearTimeout(settle)

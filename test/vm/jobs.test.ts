@@ -35,9 +35,9 @@ describe('PendingJobs', () => {
     ['a mount', 'Mounting tmp.mount - Temporary Directory /tmp...', '[  OK  ] Mounted tmp.mount - Temporary Directory /tmp.'],
   ])('matches the end of a job to its start: %s', (_, start, end) => {
     const jobs = new PendingJobs()
-    jobs.line(start)
+    jobs.line(consoleText(start))
     expect(jobs.list()).toHaveLength(1)
-    jobs.line(end)
+    jobs.line(consoleText(end))
     expect(jobs.list()).toEqual([])
   })
 
