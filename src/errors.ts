@@ -4,7 +4,7 @@
  * an exit code; nothing else prints or exits.
  */
 
-/** Exit codes, as DESIGN section 1 fixes them. */
+/** Exit codes: 0 ok, 1 the work failed, 2 bad input, 130 interrupted. */
 export const ExitCode = {
   ok: 0,
   failed: 1,
@@ -42,8 +42,19 @@ export class TreefileError extends AptOstreeError {
     super(diagnostics.map(formatDiagnostic).join('\n'), ExitCode.usage)
   }
 
-  static at(location: SourceLocation, message: string): TreefileError {
-    return new TreefileError([{location, message}])
+}
+
+/**
+ * The work ran and its result says it failed (a boot that did not reach its
+ * target, a lint with fatal findings): with --json the result is the
+ * document printed, otherwise the message.
+ */
+export class FailedResult extends AptOstreeError {
+  constructor(
+    message: string,
+    readonly result: unknown,
+  ) {
+    super(message, ExitCode.failed)
   }
 }
 

@@ -1,4 +1,5 @@
-import {lstat, mkdir, rm, writeFile} from 'node:fs/promises'
+import type {Stats} from 'node:fs'
+import {lstat, mkdir, readdir, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from './errors.js'
 
@@ -23,5 +24,26 @@ export async function assertWritable(output: string, what: string): Promise<void
     const code = (error as NodeJS.ErrnoException).code
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a parent is not a directory' : (code ?? (error as Error).message)
     throw new AptOstreeError(`${output}: cannot write the ${what} there (${why})`)
+  }
+}
+
+/** One entry of a directory tree on disk, as walkTree yields it. */
+export interface WalkedEntry {
+  /** Path relative to the root, without a leading slash. */
+  relative: string
+  absolute: string
+  stats: Stats
+}
+
+/** Every entry below `directory` (not following links), parents before children, names sorted. */
+export async function* walkTree(root: string, directory = ''): AsyncGenerator<WalkedEntry> {
+  const absoluteDirectory = path.join(root, directory)
+  const names = (await readdir(absoluteDirectory)).sort()
+  for (const name of names) {
+    const relative = directory ? `${directory}/${name}` : name
+    const absolute = path.join(root, relative)
+    const stats = await lstat(absolute)
+    yield {relative, absolute, stats}
+    if (stats.isDirectory()) yield* walkTree(root, relative)
   }
 }

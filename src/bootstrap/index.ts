@@ -2,22 +2,20 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {AptOstreeError, ExitCode, formatLocation, ToolError} from '../errors.js'
-import type {CommandLog} from '../tools/exec.js'
 import {mmdebstrap, simulate, type PackageSelection, type SimulatedPackage} from '../tools/mmdebstrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
+import type {JobContext} from '../workspace.js'
 import {dpkgFilters, excludePreferences, renderSources} from './sources.js'
 
 export interface BootstrapInput {
   resolved: ResolvedTreefile
   /** Where the rootfs is created (must not exist). */
   target: string
-  workDir: string
   /** Shared .deb cache: a second compose downloads nothing it already has. */
   debCache: string
   sourceDateEpoch: number
-  log: CommandLog
-  signal: AbortSignal
-  progress: (line: string) => void
+  /** Its scratch directory holds the sources and preferences files. */
+  context: JobContext & {scratch: string}
 }
 
 /** The treefile's package selection as mmdebstrap takes it. */
@@ -36,7 +34,8 @@ function selection(resolved: ResolvedTreefile, sourcesFile: string, target: stri
 
 /** mmdebstrap with the treefile's repos, packages and dpkg filters. */
 export async function bootstrap(input: BootstrapInput): Promise<void> {
-  const {resolved, workDir} = input
+  const {resolved, context} = input
+  const workDir = context.scratch
   const sourcesFile = path.join(workDir, 'apt-ostree.sources')
   await writeFile(sourcesFile, renderSources(resolved))
   const preferences = excludePreferences(resolved)
@@ -51,7 +50,7 @@ export async function bootstrap(input: BootstrapInput): Promise<void> {
       sourceDateEpoch: input.sourceDateEpoch,
       writable: [workDir, input.debCache],
     },
-    {log: input.log, signal: input.signal, onLine: (line) => input.progress(line)},
+    {log: context.log, signal: context.signal, onLine: (line) => context.progress(line)},
   ).catch((error: unknown) => {
     throw locatePackageError(error, resolved)
   })

@@ -1,5 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
-import {AptOstreeError, ExitCode, fromSystemError} from '../errors.js'
+import {AptOstreeError, ExitCode, FailedResult, fromSystemError} from '../errors.js'
+import {ListrReporter, rendererFor} from './progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -30,8 +31,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.flags.quiet && !this.jsonEnabled()) process.stderr.write(message + '\n')
   }
 
+  /** How the pipeline's stages are shown: listr2 on stderr, silent with --json or --quiet. */
+  protected reporter(): ListrReporter {
+    return new ListrReporter(rendererFor(this.jsonEnabled() || this.flags.quiet), (message) => this.note(`warning: ${message}`))
+  }
+
   protected async catch(thrown: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     const error = fromSystemError(thrown) as typeof thrown
+    if (this.jsonEnabled() && error instanceof FailedResult) {
+      this.logJson(error.result)
+      process.exitCode = error.exitCode
+      return undefined
+    }
     if (this.jsonEnabled()) {
       const code = error instanceof AptOstreeError ? error.exitCode : ExitCode.failed
       this.logJson({error: {message: error.message, exitCode: code, ...(error instanceof AptOstreeError && error.details.length ? {details: error.details} : {})}})

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 import {UsageError} from '../errors.js'
 import type {ComposeTreeOptions} from '../compose/tree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
@@ -25,12 +25,7 @@ export const composeFlags = {
   arch: Flags.string({description: 'Debian architecture (default: the host\'s; cross-composes are not supported).', hidden: true}),
 }
 
-export interface MetadataFlags {
-  'add-metadata-string'?: string[]
-  'add-metadata-from-json'?: string
-}
-
-export async function parseMetadataFlags(flags: MetadataFlags): Promise<Record<string, string>> {
+export async function parseMetadataFlags(flags: Pick<ComposeFlagValues, 'add-metadata-string' | 'add-metadata-from-json'>): Promise<Record<string, string>> {
   const metadata: Record<string, string> = {}
   if (flags['add-metadata-from-json']) {
     const file = flags['add-metadata-from-json']
@@ -59,17 +54,11 @@ export function sourceDateEpochFrom(flag: number | undefined): number | undefine
   return Number(env)
 }
 
-export interface ComposeFlagValues extends MetadataFlags {
-  repo?: string
-  cachedir: string
-  'force-nocache': boolean
-  'write-commitid-to'?: string
-  'write-composejson-to'?: string
-  'source-date-epoch'?: number
-}
+/** `compose image` has every compose flag but --repo. */
+type ComposeFlagValues = Omit<Interfaces.InferredFlags<typeof composeFlags>, 'repo'> & {repo?: string}
 
-/** composeTree's options from the compose flags; progress as listr2 shows it where the output goes. */
-export async function composeOptions(flags: ComposeFlagValues, resolved: ResolvedTreefile, output: {quiet: boolean; warn: (message: string) => void}): Promise<ComposeTreeOptions> {
+/** composeTree's options from the compose flags. */
+export async function composeOptions(flags: ComposeFlagValues, resolved: ResolvedTreefile): Promise<ComposeTreeOptions> {
   return {
     resolved,
     repo: flags.repo,
@@ -79,7 +68,5 @@ export async function composeOptions(flags: ComposeFlagValues, resolved: Resolve
     extraMetadata: await parseMetadataFlags(flags),
     writeCommitidTo: flags['write-commitid-to'],
     writeComposejsonTo: flags['write-composejson-to'],
-    renderer: output.quiet ? 'silent' : process.stderr.isTTY && !process.env.CI ? 'default' : 'verbose',
-    warn: output.warn,
   }
 }

@@ -90,7 +90,7 @@ export function describeImage(result: ImageResult): string {
 }
 
 /** Write the commit a compose made (or any commit of a repo) as the image the flags describe. */
-export function writeImage(image: ImageOptions, source: {repo: string; ref: string}, flags: {cachedir: string; 'skip-lint'?: string[]}, note: (line: string) => void): Promise<ImageResult> {
+export function writeCommitImage(image: ImageOptions, source: {repo: string; ref: string}, flags: {cachedir: string; 'skip-lint'?: string[]}, note: (line: string) => void): Promise<ImageResult> {
   return exportCommitImage({
     ...image,
     ...source,

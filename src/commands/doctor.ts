@@ -1,4 +1,5 @@
 import {BaseCommand} from '../cli/base-command.js'
+import {FailedResult} from '../errors.js'
 import {installLine, probeHostTools} from '../tools/host.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
@@ -18,7 +19,8 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
       this.log(`${'dracut'.padEnd(width)}  ${'in target'.padEnd(28)}  initramfs: runs inside the composed tree`)
       if (install) this.log(`\nTo install what is missing:\n  ${install}`)
     }
-    if (statuses.some((status) => !status.found && !status.optional)) process.exitCode = 1
-    return {tools: statuses, install}
+    const result = {tools: statuses, install}
+    if (statuses.some((status) => !status.found && !status.optional)) throw new FailedResult('required host tools are missing', result)
+    return result
   }
 }

@@ -5,7 +5,7 @@ import {formatLintReport, runLint} from '../lint/run.js'
 import {commitFacts} from '../oci/config.js'
 import {exportImage, type ImageOptions, type ImageResult} from '../oci/export.js'
 import {OstreeRepo} from '../tools/ostree.js'
-import {Lock, Workspace} from './workspace.js'
+import {Lock, Workspace} from '../workspace.js'
 
 export interface CommitImageInput extends ImageOptions {
   repo: string

@@ -1,58 +1,74 @@
-import {readFile} from 'node:fs/promises'
 import path from 'node:path'
+import {canonicalJson, sha256} from '../hash.js'
 import {printableTreefile, type ResolvedTreefile} from '../treefile/index.js'
-import type {OstreeRepo} from '../tools/ostree.js'
-import {canonicalJson, sha256} from './canonical.js'
-import {fetchReleases, type ReleaseState} from './releases.js'
-import {TOOL_VERSION} from '../version.js'
+import type {ReleaseState} from './releases.js'
 
-export interface Plan {
-  ref: string
-  /** The ref's current commit, the parent of the new one. */
-  parent?: string
-  inputHash: string
-  /** Identifies the bootstrapped tree: what mmdebstrap's result depends on. */
-  bootstrapHash: string
-  sourceDateEpoch: number
-  releases: ReleaseState[]
-  /** True when the parent carries the same input hash: nothing to do. */
-  unchanged: boolean
+/** What the ref's current commit says about itself: the parent of the next one. */
+export interface ParentCommit {
+  commit: string
+  /** Seconds since the epoch. */
+  timestamp: number
+  version?: string
+  inputHash?: string
+  /** `name=version:arch`, as the commit metadata lists them. */
+  packages: string[]
 }
 
-export interface PlanOptions {
-  repo: OstreeRepo
+/** Everything the plan depends on, gathered by gatherPlanInputs (which does the I/O). */
+export interface PlanInputs {
+  resolved: ResolvedTreefile
+  /** sha256 of each file the treefile references, by path relative to the treefile. */
+  fileDigests: Record<string, string>
+  /** The InRelease of every repo suite. */
+  releases: ReleaseState[]
+  parent?: ParentCommit
+  /** `--source-date-epoch` or $SOURCE_DATE_EPOCH, when given. */
   sourceDateEpoch?: number
   /** Command-line metadata; part of the input. */
   extraMetadata: Record<string, string>
-  signal: AbortSignal
+  toolVersion: string
+  /** The build date, for `<date:...>` in automatic versions. */
+  now: Date
+  /** `--force-nocache`: build even when the inputs did not change. */
+  forceNocache: boolean
 }
 
-async function fileDigests(files: string[], base: string): Promise<Record<string, string>> {
-  const entries = await Promise.all(files.map(async (file) => [path.relative(base, file), sha256(await readFile(file))] as const))
-  return Object.fromEntries(entries)
+export interface Plan {
+  ref: string
+  parent?: ParentCommit
+  inputHash: string
+  /** Identifies the bootstrapped tree: what mmdebstrap's result depends on. */
+  bootstrapHash: string
+  /** The time of every file the tree is built from (dracut, mmdebstrap, the image's mtimes). */
+  sourceDateEpoch: number
+  /** The commit's timestamp: SOURCE_DATE_EPOCH, but never older than the parent. */
+  timestamp: number
+  version?: string
+  releases: ReleaseState[]
+  /** The parent carries the same input hash (and no rebuild was forced): nothing to do. */
+  unchanged: boolean
 }
 
 /**
- * The input hash (DESIGN section 2): the canonical treefile, the bytes of
- * every file it references, the InRelease digest of every suite, the tool's
- * version. `metadata` is free-form and stays out, as in rpm-ostree.
+ * The compose plan, a pure function of its inputs. The input hash covers the
+ * canonical treefile, the bytes of every file it references, the InRelease
+ * digest of every suite, SOURCE_DATE_EPOCH, the command-line metadata and
+ * the tool's version; `metadata` is free-form and stays out, as in rpm-ostree.
  */
-export async function plan(resolved: ResolvedTreefile, options: PlanOptions): Promise<Plan> {
-  const releases = await fetchReleases(resolved, options.signal)
-  const sourceDateEpoch = options.sourceDateEpoch ?? Math.max(0, ...releases.map((release) => release.date))
-  const base = path.dirname(resolved.path)
+export function plan(inputs: PlanInputs): Plan {
+  const {resolved, releases, parent} = inputs
+  const sourceDateEpoch = inputs.sourceDateEpoch ?? Math.max(0, ...releases.map((release) => release.date))
   const {metadata: _ignored, ...treefile} = printableTreefile(resolved)
-  const digests = await fileDigests(resolved.referencedFiles, base)
   const releaseDigests = releases.map((release) => `${release.url} ${release.sha256}`)
-  const inputHash = sha256(canonicalJson({tool: TOOL_VERSION, treefile, files: digests, releases: releaseDigests, sourceDateEpoch, extraMetadata: options.extraMetadata}))
+  const inputHash = sha256(canonicalJson({tool: inputs.toolVersion, treefile, files: inputs.fileDigests, releases: releaseDigests, sourceDateEpoch, extraMetadata: inputs.extraMetadata}))
   const t = resolved.treefile
+  const base = path.dirname(resolved.path)
   const bootstrapHash = sha256(
     canonicalJson({
-      tool: TOOL_VERSION,
+      tool: inputs.toolVersion,
       arch: resolved.arch,
       repos: t.repos,
-      // The keyrings are among the referenced files: their digests are already read.
-      keyrings: Object.values(resolved.keyrings).map((keyring) => digests[path.relative(base, keyring)]),
+      keyrings: Object.values(resolved.keyrings).map((keyring) => inputs.fileDigests[path.relative(base, keyring)]),
       releases: releaseDigests,
       variant: t.variant,
       packages: resolved.packages.map((entry) => entry.spec).sort(),
@@ -63,9 +79,20 @@ export async function plan(resolved: ResolvedTreefile, options: PlanOptions): Pr
       sourceDateEpoch,
     }),
   )
-  const parent = await options.repo.resolve(t.ref)
-  const previousHash = parent ? (await options.repo.metadataStrings(parent, 'apt-ostree.inputhash'))[0] : undefined
-  return {ref: t.ref, parent, inputHash, bootstrapHash, sourceDateEpoch, releases, unchanged: previousHash === inputHash}
+  const unchanged = !inputs.forceNocache && parent?.inputHash === inputHash
+  return {
+    ref: t.ref,
+    parent,
+    inputHash,
+    bootstrapHash,
+    sourceDateEpoch,
+    // ostree refuses to upgrade to a commit older than the booted one: a
+    // rebuild on the same archive state (same Date:) must still be newer.
+    timestamp: parent ? Math.max(sourceDateEpoch, parent.timestamp + 1) : sourceDateEpoch,
+    version: unchanged ? parent?.version : (inputs.extraMetadata.version ?? nextVersion(t['automatic-version-prefix'], t['automatic-version-suffix'], parent?.version, inputs.now)),
+    releases,
+    unchanged,
+  }
 }
 
 /** strftime's few fields that automatic-version-prefix allows. */
@@ -99,4 +126,3 @@ export function nextVersion(prefix: string | undefined, suffix: string, previous
   if (counter !== undefined && /^\d+$/.test(counter)) return `${base}${suffix}${Number(counter) + 1}`
   return first
 }
-

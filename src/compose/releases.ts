@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {failureAt, originOf} from '../treefile/index.js'
-import {sha256} from './canonical.js'
+import {sha256} from '../hash.js'
 
 export interface ReleaseState {
   url: string

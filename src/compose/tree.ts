@@ -1,17 +1,17 @@
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {Listr, ListrLogger, ProcessOutput} from 'listr2'
-import {requireRoot} from '../errors.js'
-import {bootstrap} from '../bootstrap/index.js'
 import {RootfsCache} from '../bootstrap/cache.js'
+import {bootstrap} from '../bootstrap/index.js'
 import {packageId} from '../dpkg/status.js'
+import {requireRoot} from '../errors.js'
 import {commitTree} from '../ostree/commit.js'
-import {customize, ostreeify} from '../postprocess/index.js'
+import {CUSTOMIZE_STEPS, OSTREEIFY_STEPS, runSteps, type StageContext} from '../postprocess/index.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
-import type {StageContext} from './context.js'
-import {nextVersion, plan, type Plan} from './plan.js'
-import {Lock, Workspace} from './workspace.js'
+import {Lock, Workspace} from '../workspace.js'
+import {gatherPlanInputs} from './gather.js'
+import {plan, type Plan} from './plan.js'
+import type {Reporter} from './reporter.js'
 
 export interface ComposeTreeOptions {
   resolved: ResolvedTreefile
@@ -23,9 +23,6 @@ export interface ComposeTreeOptions {
   extraMetadata: Record<string, string>
   writeCommitidTo?: string
   writeComposejsonTo?: string
-  /** How progress is shown: listr2's renderer. */
-  renderer: 'default' | 'verbose' | 'silent'
-  warn: (message: string) => void
 }
 
 export interface PackageDiff {
@@ -49,7 +46,7 @@ export interface ComposeResult {
   unchanged: boolean
 }
 
-function diffPackages(before: string[], after: string[]): PackageDiff {
+export function diffPackages(before: string[], after: string[]): PackageDiff {
   const byName = (ids: string[]): Map<string, string> => new Map(ids.map((id) => [id.split('=')[0], id]))
   const [old, now] = [byName(before), byName(after)]
   return {
@@ -59,198 +56,146 @@ function diffPackages(before: string[], after: string[]): PackageDiff {
   }
 }
 
-interface Ctx {
-  plan?: Plan
-  version?: string
-  result?: ComposeResult
+/** The repo a compose writes to and, for an archive repo, the bare-user repo it commits through. */
+interface Repos {
+  target: OstreeRepo
+  /**
+   * An archive repo compresses every object it writes, even ones it has:
+   * the commit goes to a bare-user staging repo in the cache (which skips
+   * what it has) and is pulled from there, which compresses only new
+   * objects, in parallel.
+   */
+  staging: OstreeRepo
 }
 
-async function openStagingRepo(workspace: Workspace): Promise<OstreeRepo> {
+async function openRepos(options: ComposeTreeOptions, workspace: Workspace): Promise<Repos> {
+  const run = {log: workspace.log}
+  const target = new OstreeRepo(path.resolve(options.repo ?? path.join(options.cacheDir, 'repo')))
+  if (!(await target.exists())) {
+    await mkdir(target.path, {recursive: true})
+    await target.init(options.repo ? 'archive' : 'bare-user', run)
+  }
+  const repoLock = await Lock.acquire(path.join(target.path, 'apt-ostree.lock'), `repo ${target.path}`)
+  workspace.onDispose(() => repoLock.release())
+  if (!(await target.mode()).startsWith('archive')) return {target, staging: target}
   const staging = new OstreeRepo(path.join(workspace.cacheDir, 'staging-repo'))
   if (!(await staging.exists())) {
     await mkdir(staging.path, {recursive: true})
-    await staging.init('bare-user', {log: workspace.log})
+    await staging.init('bare-user', run)
   }
-  return staging
+  return {target, staging}
 }
 
-/** plan → bootstrap → customize → ostreeify → commit, with listr2 progress. */
-export async function composeTree(options: ComposeTreeOptions): Promise<ComposeResult> {
-  requireRoot('compose tree')
+/**
+ * bootstrap → customize → ostreeify → commit → publish, for a plan that has
+ * something to do. Stages report through REPORTER; each is timed.
+ */
+async function runStages(options: ComposeTreeOptions, planned: Plan, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<ComposeResult> {
   const {resolved} = options
-  const repoPath = path.resolve(options.repo ?? path.join(options.cacheDir, 'repo'))
+  const root = path.join(workspace.workDir, 'rootfs')
+  const timings: Record<string, number> = {}
+  const stage = <T>(name: string, work: (context: StageContext, title: (text: string) => void) => Promise<T>): Promise<T> =>
+    reporter.stage(name, async ({progress, title}) => {
+      const start = performance.now()
+      try {
+        const context = {...workspace.job(progress, (message) => reporter.warn(message)), root, resolved, sourceDateEpoch: planned.sourceDateEpoch, version: planned.version, scratch: workspace.workDir}
+        return await work(context, title)
+      } finally {
+        timings[name] = Math.round((performance.now() - start) / 100) / 10
+      }
+    })
+
+  const rootfsCache = new RootfsCache(path.join(workspace.cacheDir, 'rootfs'))
+  await stage('bootstrap', async (context, title) => {
+    if (!options.forceNocache && (await rootfsCache.has(planned.bootstrapHash))) {
+      title('bootstrap: reusing the cached tree')
+      await rootfsCache.restore(planned.bootstrapHash, root, context)
+      return
+    }
+    await bootstrap({resolved, target: root, debCache: path.join(workspace.cacheDir, 'debs'), sourceDateEpoch: planned.sourceDateEpoch, context})
+    context.progress('caching the bootstrapped tree')
+    await rootfsCache.store(planned.bootstrapHash, root, context)
+  })
+  await stage('customize', (context) => runSteps(CUSTOMIZE_STEPS, context))
+  await stage('ostreeify', (context) => runSteps(OSTREEIFY_STEPS, context))
+  const committed = await stage('commit', async (context, title) => {
+    context.progress(`ostree commit to ${repos.staging === repos.target ? repos.target.path : 'the staging repo'}`)
+    const result = await commitTree({repo: repos.staging, root, resolved, parent: planned.parent?.commit, version: planned.version, inputHash: planned.inputHash, timestamp: planned.timestamp, extraMetadata: options.extraMetadata}, context)
+    if (repos.staging !== repos.target) {
+      context.progress(`ostree pull-local into ${repos.target.path}`)
+      await repos.target.pullLocal(repos.staging.path, result.commit, context)
+      // Keep this commit's objects for the next build of the ref, drop older ones.
+      await repos.staging.setRef(planned.ref, result.commit, context)
+      await repos.staging.prune(context)
+    }
+    await repos.target.setRef(planned.ref, result.commit, context)
+    title(`commit ${result.commit.slice(0, 12)} to ${planned.ref}`)
+    return result
+  })
+  const packages = committed.packages.map(packageId)
+  return {
+    ref: planned.ref,
+    repo: repos.target.path,
+    commit: committed.commit,
+    parent: planned.parent?.commit,
+    version: planned.version,
+    timestamp: planned.timestamp,
+    inputhash: planned.inputHash,
+    packages,
+    diff: diffPackages(planned.parent?.packages ?? [], packages),
+    timings,
+    unchanged: false,
+  }
+}
+
+/** What an unchanged compose reports: the parent, as it is. */
+function unchangedResult(planned: Plan, repo: OstreeRepo, timings: Record<string, number>): ComposeResult {
+  const parent = planned.parent!
+  return {
+    ref: planned.ref,
+    repo: repo.path,
+    commit: parent.commit,
+    parent: parent.commit,
+    version: parent.version,
+    timestamp: parent.timestamp,
+    inputhash: planned.inputHash,
+    packages: parent.packages,
+    diff: {added: [], removed: [], changed: []},
+    timings,
+    unchanged: true,
+  }
+}
+
+/**
+ * Compose a treefile into a commit: gather what the plan needs, plan, and
+ * run the stages the plan says are needed. The ref moves only when every
+ * stage succeeded.
+ */
+export async function composeTree(options: ComposeTreeOptions, reporter: Reporter): Promise<ComposeResult> {
+  requireRoot('compose tree')
   await mkdir(options.cacheDir, {recursive: true})
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'compose')
-  const timings: Record<string, number> = {}
   try {
     const cacheLock = await Lock.acquire(path.join(workspace.cacheDir, 'apt-ostree.lock'), `cache dir ${options.cacheDir}`)
     workspace.onDispose(() => cacheLock.release())
-    const repo = new OstreeRepo(repoPath)
-    if (!(await repo.exists())) {
-      await mkdir(repoPath, {recursive: true})
-      await repo.init(options.repo ? 'archive' : 'bare-user', {log: workspace.log})
-    }
-    const repoLock = await Lock.acquire(path.join(repoPath, 'apt-ostree.lock'), `repo ${repoPath}`)
-    workspace.onDispose(() => repoLock.release())
-    // An archive repo compresses every object it writes, even ones it has:
-    // commit to a bare-user staging repo in the cache (which skips what it
-    // has) and pull-local, which compresses only new objects, in parallel.
-    const staging = (await repo.mode()).startsWith('archive') ? await openStagingRepo(workspace) : repo
-
-    const root = path.join(workspace.workDir, 'rootfs')
-    const rootfsCache = new RootfsCache(path.join(workspace.cacheDir, 'rootfs'))
-    const stageContext = (task: {output?: string}, sourceDateEpoch: number): StageContext => ({
-      root,
-      resolved,
-      log: workspace.log,
-      signal: workspace.signal,
-      sourceDateEpoch,
-      progress: (line) => {
-        task.output = line
-      },
-      warn: options.warn,
+    const repos = await openRepos(options, workspace)
+    const start = performance.now()
+    const planned = await reporter.stage('plan', async ({title}) => {
+      const inputs = await gatherPlanInputs(options.resolved, {repo: repos.target, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, forceNocache: options.forceNocache, signal: workspace.signal})
+      const result = plan(inputs)
+      title(result.unchanged ? 'plan: no apparent changes since previous commit' : `plan: input ${result.inputHash.slice(0, 12)}`)
+      return result
     })
-    const timed = <T>(stage: string, work: () => Promise<T>): Promise<T> => {
-      const start = performance.now()
-      return work().finally(() => {
-        timings[stage] = Math.round((performance.now() - start) / 100) / 10
-      })
-    }
-
-    const progressOutput = new ProcessOutput(process.stderr, process.stderr)
-    const tasks = new Listr<Ctx, 'default' | 'verbose' | 'silent', 'verbose'>(
-      [
-        {
-          title: 'plan',
-          task: (ctx, task) =>
-            timed('plan', async () => {
-              ctx.plan = await plan(resolved, {repo, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, signal: workspace.signal})
-              if (ctx.plan.unchanged && !options.forceNocache) task.title = 'plan: no apparent changes since previous commit'
-              else task.title = `plan: input ${ctx.plan.inputHash.slice(0, 12)}`
-            }),
-        },
-        {
-          title: 'bootstrap',
-          skip: (ctx) => Boolean(ctx.plan?.unchanged && !options.forceNocache),
-          task: (ctx, task) =>
-            timed('bootstrap', async () => {
-              const {bootstrapHash, sourceDateEpoch} = ctx.plan!
-              const run = {log: workspace.log, signal: workspace.signal}
-              if (!options.forceNocache && (await rootfsCache.has(bootstrapHash))) {
-                task.title = 'bootstrap: reusing the cached tree'
-                await rootfsCache.restore(bootstrapHash, root, run)
-                return
-              }
-              await bootstrap({
-                resolved,
-                target: root,
-                workDir: workspace.workDir,
-                debCache: path.join(workspace.cacheDir, 'debs'),
-                sourceDateEpoch,
-                log: workspace.log,
-                signal: workspace.signal,
-                progress: (line) => {
-                  task.output = line
-                },
-              })
-              task.output = 'caching the bootstrapped tree'
-              await rootfsCache.store(bootstrapHash, root, run)
-            }),
-        },
-        {
-          title: 'customize',
-          skip: (ctx) => Boolean(ctx.plan?.unchanged && !options.forceNocache),
-          task: (ctx, task) =>
-            timed('customize', async () => {
-              const previous = ctx.plan!.parent ? (await repo.metadataStrings(ctx.plan!.parent, 'version'))[0] : undefined
-              ctx.version = options.extraMetadata.version ?? nextVersion(resolved.treefile['automatic-version-prefix'], resolved.treefile['automatic-version-suffix'], previous, new Date())
-              await customize(stageContext(task, ctx.plan!.sourceDateEpoch), ctx.version, workspace.workDir)
-            }),
-        },
-        {
-          title: 'ostreeify',
-          skip: (ctx) => Boolean(ctx.plan?.unchanged && !options.forceNocache),
-          task: (ctx, task) => timed('ostreeify', () => ostreeify(stageContext(task, ctx.plan!.sourceDateEpoch))),
-        },
-        {
-          title: 'commit',
-          skip: (ctx) => Boolean(ctx.plan?.unchanged && !options.forceNocache),
-          task: (ctx, task) =>
-            timed('commit', async () => {
-              const {parent, inputHash, sourceDateEpoch} = ctx.plan!
-              task.output = `ostree commit to ${staging === repo ? repoPath : 'the staging repo'}`
-              const committed = await commitTree({
-                repo: staging,
-                root,
-                resolved,
-                parent,
-                version: ctx.version,
-                inputHash,
-                sourceDateEpoch,
-                extraMetadata: options.extraMetadata,
-                log: workspace.log,
-                signal: workspace.signal,
-              })
-              if (staging !== repo) {
-                task.output = `ostree pull-local into ${repoPath}`
-                await repo.pullLocal(staging.path, committed.commit, {log: workspace.log, signal: workspace.signal})
-                // Keep this commit's objects for the next build of the ref, drop older ones.
-                await staging.setRef(resolved.treefile.ref, committed.commit, {log: workspace.log})
-                await staging.prune({log: workspace.log})
-              }
-              const packages = committed.packages.map(packageId)
-              const previous = parent ? await repo.metadataStrings(parent, 'apt-ostree.packages') : []
-              ctx.result = {
-                ref: resolved.treefile.ref,
-                repo: repoPath,
-                commit: committed.commit,
-                parent,
-                version: ctx.version,
-                timestamp: sourceDateEpoch,
-                inputhash: inputHash,
-                packages,
-                diff: diffPackages(previous, packages),
-                timings,
-                unchanged: false,
-              }
-              await repo.setRef(resolved.treefile.ref, committed.commit, {log: workspace.log})
-              task.title = `commit ${committed.commit.slice(0, 12)} to ${resolved.treefile.ref}`
-            }),
-        },
-      ],
-      {
-        renderer: options.renderer,
-        fallbackRenderer: options.renderer === 'silent' ? 'silent' : 'verbose',
-        // Progress is for people: stderr, so stdout keeps only the result (and --json's document).
-        processOutput: progressOutput,
-        rendererOptions: {collapseSubtasks: false, outputBar: 1, logger: new ListrLogger({processOutput: progressOutput, useIcons: options.renderer === 'default'})},
-        fallbackRendererOptions: {logTitleChange: true, logger: new ListrLogger({processOutput: progressOutput, useIcons: false})},
-        exitOnError: true,
-        registerSignalListeners: false,
-        collectErrors: false,
-      } as never,
-    )
-    const ctx = await tasks.run({}).catch((error: unknown) => {
-      throw workspace.interrupted(error)
-    })
-    const result: ComposeResult = ctx.result ?? {
-      ref: resolved.treefile.ref,
-      repo: repoPath,
-      commit: ctx.plan!.parent!,
-      parent: ctx.plan!.parent,
-      version: (await repo.metadataStrings(ctx.plan!.parent!, 'version'))[0],
-      timestamp: ctx.plan!.sourceDateEpoch,
-      inputhash: ctx.plan!.inputHash,
-      packages: await repo.metadataStrings(ctx.plan!.parent!, 'apt-ostree.packages'),
-      diff: {added: [], removed: [], changed: []},
-      timings,
-      unchanged: true,
-    }
+    const planSeconds = Math.round((performance.now() - start) / 100) / 10
+    const result = planned.unchanged
+      ? unchangedResult(planned, repos.target, {plan: planSeconds})
+      : await runStages(options, planned, repos, workspace, reporter).then((composed) => ({...composed, timings: {plan: planSeconds, ...composed.timings}}))
     if (options.writeCommitidTo) await writeFile(options.writeCommitidTo, result.commit)
     if (options.writeComposejsonTo) await writeFile(options.writeComposejsonTo, JSON.stringify(result, null, 2) + '\n')
     return result
+  } catch (error) {
+    throw workspace.interrupted(error)
   } finally {
     await workspace.dispose()
   }
 }
-

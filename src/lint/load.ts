@@ -5,14 +5,15 @@ import path from 'node:path'
 import {UsageError} from '../errors.js'
 import {blobName, requireFile, selectManifest, withImageLayout, type ImageLayout} from '../oci/read.js'
 import {parseImageReference, type ImageReference} from '../oci/reference.js'
-import {LayeredTree} from './layers.js'
+import {LayeredTree} from '../oci/apply.js'
+import {isLintInput} from './rules/index.js'
 import type {RootKind} from './rule.js'
-import type {FileTree, TreeEntry} from './tree.js'
+import type {FileTree, FileTreeEntry} from '../file-tree.js'
 
 const SLASH = Buffer.from('/')
 const IMAGE_FORMS = 'oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME or docker://REGISTRY/NAME'
 
-function entryOf(stats: Stats): TreeEntry {
+function entryOf(stats: Stats): FileTreeEntry {
   const type = stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : 'other'
   return {type, mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid, size: type === 'file' ? stats.size : 0}
 }
@@ -60,9 +61,9 @@ export async function treeFromDirectory(directory: string): Promise<FileTree> {
 async function treeFromLayout(layout: ImageLayout, tag: string): Promise<FileTree> {
   const {layers} = (await selectManifest(layout, tag)).manifest
   const blobs = await Promise.all(layers.map(async (layer) => ({...(await requireFile(layout, blobName(layout, layer.digest))), label: `${layout.label}: layer ${layer.digest}`})))
-  const tree = new LayeredTree()
+  const tree = new LayeredTree(isLintInput)
   for (const [index, blob] of blobs.entries()) await tree.applyLayer(index, blob)
-  await tree.fillLintInputs(blobs)
+  await tree.fillKeptFiles(blobs)
   return tree.tree
 }
 

@@ -1,4 +1,4 @@
-import type {FileTree} from './tree.js'
+import type {FileTree} from '../file-tree.js'
 
 /** bootc's classification: a fatal finding means the image will not install or will not work. */
 export type LintType = 'fatal' | 'warning'

@@ -3,7 +3,7 @@ import {AptOstreeError, UsageError} from '../errors.js'
 import {didYouMean} from '../treefile/suggest.js'
 import type {LintType, RootKind} from './rule.js'
 import {LINT_RULES} from './rules/index.js'
-import type {FileTree} from './tree.js'
+import type {FileTree} from '../file-tree.js'
 
 /** bootc prints this many items of a finding unless --no-truncate. */
 export const TRUNCATED_ITEMS = 5

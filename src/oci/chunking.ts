@@ -1,5 +1,5 @@
 import {readFile} from 'node:fs/promises'
-import {AptOstreeError, UsageError} from '../errors.js'
+import {AptOstreeError, ExitCode, UsageError} from '../errors.js'
 
 /** Files no package owns (the dpkg database, generated config, ...): a layer of their own. */
 export const UNPACKAGED = 'apt-ostree-unpackaged-content'
@@ -83,6 +83,6 @@ export async function readPreviousPacking(file: string): Promise<Packing> {
     throw new UsageError(`${file}: the previous build manifest is not valid JSON (${(error as Error).message})`)
   }
   const packing = typeof manifest === 'object' && manifest !== null ? packingOfManifest(manifest as ManifestLike) : undefined
-  if (!packing) throw new AptOstreeError(`${file}: not an image manifest with ${COMPONENTS_ANNOTATION} on every layer (missing ${COMPONENTS_ANNOTATION} on prior build)`, 2)
+  if (!packing) throw new AptOstreeError(`${file}: not an image manifest with ${COMPONENTS_ANNOTATION} on every layer (missing ${COMPONENTS_ANNOTATION} on prior build)`, ExitCode.usage)
   return packing
 }

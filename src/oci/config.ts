@@ -1,4 +1,5 @@
 import {readFile} from 'node:fs/promises'
+import {architectureNamed, hostArchitecture} from '../arch.js'
 import {UsageError} from '../errors.js'
 import type {OstreeRepo} from '../tools/ostree.js'
 
@@ -16,22 +17,6 @@ export interface CommitFacts {
   containerCmd?: string[]
 }
 
-/** dpkg architecture → OCI (Go) architecture and variant. */
-const OCI_ARCHITECTURES: Record<string, [string, string?]> = {
-  amd64: ['amd64'],
-  arm64: ['arm64', 'v8'],
-  armhf: ['arm', 'v7'],
-  armel: ['arm', 'v5'],
-  i386: ['386'],
-  ppc64el: ['ppc64le'],
-  s390x: ['s390x'],
-  riscv64: ['riscv64'],
-  mips64el: ['mips64le'],
-  loong64: ['loong64'],
-}
-
-const HOST_ARCHITECTURES: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'armhf', ia32: 'i386', ppc64: 'ppc64el', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64'}
-
 /** Read the facts from the commit's metadata, as `ostree container encapsulate` does. */
 export async function commitFacts(repo: OstreeRepo, commit: string): Promise<CommitFacts> {
   const [timestamp, packages, version, bootable, kernelVersion, inputHash, containerCmd] = await Promise.all([
@@ -48,7 +33,7 @@ export async function commitFacts(repo: OstreeRepo, commit: string): Promise<Com
   return {
     commit,
     timestamp,
-    architecture: dpkg?.split(':').at(-1) ?? HOST_ARCHITECTURES[process.arch] ?? process.arch,
+    architecture: dpkg?.split(':').at(-1) ?? hostArchitecture().debian,
     version: version[0],
     bootable: bootable === 'true',
     kernelVersion: kernelVersion[0],
@@ -127,7 +112,7 @@ export function imageLabels(facts: CommitFacts, imageConfig: ImageConfigInput | 
 /** The image config document (image-spec config.md); key order fixed, so its bytes are too. */
 export function imageConfigDocument(facts: CommitFacts, labels: Record<string, string>, imageConfig: ImageConfigInput | undefined, diffIds: string[], layerNames: string[]): object {
   const created = new Date(facts.timestamp * 1000).toISOString().replace(/\.000Z$/, 'Z')
-  const [architecture, variant] = OCI_ARCHITECTURES[facts.architecture] ?? [facts.architecture]
+  const {architecture, variant} = architectureNamed(facts.architecture).oci
   const cmd = imageConfig?.Cmd ?? facts.containerCmd
   return {
     created,

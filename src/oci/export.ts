@@ -3,7 +3,7 @@ import path from 'node:path'
 import {isDeepStrictEqual} from 'node:util'
 import {createHash} from 'node:crypto'
 import {pathExists} from '../fs.js'
-import type {FileTree} from '../lint/tree.js'
+import type {FileTree} from '../file-tree.js'
 import {CommitTree} from '../ostree/tree.js'
 import type {CommandLog} from '../tools/exec.js'
 import type {OstreeRepo} from '../tools/ostree.js'
@@ -94,7 +94,7 @@ function layerEntries(entries: ImageEntry[], packing: Packing): ImageEntry[][] {
 }
 
 /** Write the blobs of the image into a layout: layers in parallel, then config and manifest. */
-async function writeImage(input: ExportInput, repoPath: string, entriesByLayer: ImageEntry[][], packing: Packing, facts: CommitFacts, labels: Record<string, string>, layout: OciLayout): Promise<{manifest: Descriptor; config: Descriptor; layers: LayerSummary[]}> {
+async function writeImageBlobs(input: ExportInput, repoPath: string, entriesByLayer: ImageEntry[][], packing: Packing, facts: CommitFacts, labels: Record<string, string>, layout: OciLayout): Promise<{manifest: Descriptor; config: Descriptor; layers: LayerSummary[]}> {
   let done = 0
   const layers = await writeLayers(
     entriesByLayer.map((entries) => ({entries, repoPath, mtime: facts.timestamp, compression: input.compression, blobsDir: layout.blobsDir})),
@@ -182,7 +182,7 @@ export async function exportImage(input: ExportInput, facts: CommitFacts): Promi
   await rm(stagingDir, {recursive: true, force: true})
   try {
     const staging = await OciLayout.create(stagingDir)
-    const image = await writeImage(input, tree.repo.path, layers, packing, facts, labels, staging)
+    const image = await writeImageBlobs(input, tree.repo.path, layers, packing, facts, labels, staging)
     input.progress(`writing ${formatImageReference(input.output)}`)
     await publish(input, staging, image.manifest, facts.timestamp)
     return {

@@ -5,7 +5,7 @@ import {pipeline} from 'node:stream/promises'
 import tar from 'tar-stream'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
-import {findKernelVersion} from '../postprocess/ostreeify/kernel.js'
+import {findKernelVersion} from '../ostree/layout.js'
 import type {RunOptions} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {skopeoCopyToLayout} from '../tools/skopeo.js'
@@ -84,7 +84,7 @@ export async function commitImage(reference: ImageReference, workDir: string, op
   const repo = new OstreeRepo(path.join(workDir, 'image-repo'))
   await mkdir(repo.path, {recursive: true})
   await repo.init('bare-user', options)
-  const commit = await repo.commit(['--orphan', `--tree=dir=${rootfs}`, '--add-metadata=ostree.bootable=true', `--add-metadata-string=ostree.linux=${kernel}`], options)
+  const commit = await repo.commit({tree: rootfs, metadata: {'ostree.bootable': true, 'ostree.linux': kernel}}, options)
   await rm(rootfs, {recursive: true, force: true})
   return {repo, commit}
 }

@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import tar from 'tar-stream'
+import {hostArchitecture} from '../arch.js'
 import {AptOstreeError, UsageError} from '../errors.js'
 import {skopeoCopyToLayout} from '../tools/skopeo.js'
 import {formatImageReference, type ImageReference} from './reference.js'
@@ -12,8 +13,6 @@ import {formatImageReference, type ImageReference} from './reference.js'
 const MAX_JSON_SIZE = 4 * 1024 * 1024
 const REF_NAME = 'org.opencontainers.image.ref.name'
 const INDEX_MEDIA_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']
-/** Node's process.arch as OCI (Go) names architectures. */
-const OCI_ARCHITECTURES: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64'}
 
 /** A blob's bytes: a file, or a range of one (a blob inside an oci-archive). */
 export interface BlobRange {
@@ -128,7 +127,7 @@ export async function selectManifest(layout: ImageLayout, tag: string): Promise<
   if (!descriptor) throw new UsageError(`${layout.label}: no image tagged "${tag}"${tags.length > 0 ? ` (the tags are: ${tags.join(', ')})` : ''}`)
   if (INDEX_MEDIA_TYPES.includes(descriptor.mediaType ?? '')) {
     const platforms = (await readJson<{manifests?: Descriptor[]}>(layout, blobName(layout, descriptor.digest))).manifests ?? []
-    const architecture = OCI_ARCHITECTURES[process.arch] ?? process.arch
+    const {architecture} = hostArchitecture().oci
     descriptor = platforms.length === 1 ? platforms[0] : platforms.find((platform) => platform.platform?.os === 'linux' && platform.platform.architecture === architecture)
     if (!descriptor) throw new UsageError(`${layout.label}: no image for linux/${architecture}`)
   }

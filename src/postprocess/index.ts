@@ -1,7 +1,6 @@
-import type {StageContext, TreeStep} from '../compose/context.js'
 import {addFiles, removeFiles, removeFromPackages} from './customize/files.js'
 import {mutateOsRelease} from './customize/os-release.js'
-import {runPostprocessScripts} from './customize/scripts.js'
+import {postprocessScripts} from './customize/scripts.js'
 import {enableUnits, setDefaultTarget} from './customize/systemd.js'
 import {etcToUsrEtc, readonlyExecutables, specialFiles, treefileJson} from './ostreeify/cleanup.js'
 import {dpkgDatabase} from './ostreeify/dpkg.js'
@@ -10,25 +9,20 @@ import {prepareRoot} from './ostreeify/prepare-root.js'
 import {sysusers} from './ostreeify/sysusers.js'
 import {topLevel} from './ostreeify/toplevel.js'
 import {varToTmpfiles} from './ostreeify/var.js'
+import type {TreeStep} from './step.js'
 
-/** Apply the treefile to the bootstrapped tree, in rpm-ostree's order. */
-export async function customize(context: StageContext, version: string | undefined, scratch: string): Promise<void> {
-  await mutateOsRelease(context, version)
-  await removeFiles(context)
-  await removeFromPackages(context)
-  await addFiles(context)
-  await enableUnits(context)
-  await setDefaultTarget(context)
-  await runPostprocessScripts(context, scratch)
-}
+export {runSteps, type StageContext, type TreeStep} from './step.js'
+
+/** The treefile applied to the bootstrapped tree, in rpm-ostree's order. */
+export const CUSTOMIZE_STEPS: readonly TreeStep[] = [mutateOsRelease, removeFiles, removeFromPackages, addFiles, enableUnits, setDefaultTarget, postprocessScripts]
 
 /**
- * Turn the Debian tree into an OSTree one (DESIGN section 4). Order matters:
+ * The Debian tree made an OSTree one (docs/architecture.md). Order matters:
  * prepare-root.conf before dracut (the initramfs carries it), dracut and
  * sysusers while /etc is still /etc, the top-level tmpfiles before /var's (so
  * /var's skips what they declare), /etc last.
  */
-export const OSTREEIFY_STEPS: TreeStep[] = [
+export const OSTREEIFY_STEPS: readonly TreeStep[] = [
   specialFiles,
   prepareRoot,
   kernel,
@@ -40,10 +34,3 @@ export const OSTREEIFY_STEPS: TreeStep[] = [
   treefileJson,
   etcToUsrEtc,
 ]
-
-export async function ostreeify(context: StageContext): Promise<void> {
-  for (const step of OSTREEIFY_STEPS) {
-    context.progress(step.name)
-    await step.run(context)
-  }
-}

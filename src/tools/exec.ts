@@ -1,7 +1,8 @@
 import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {execa, type Options} from 'execa'
-import {AptOstreeError, InterruptedError, ToolError} from '../errors.js'
+import {InterruptedError, ToolError} from '../errors.js'
+import {commandNotFound} from './table.js'
 
 /** Every external command's full output, appended to one log file per compose. */
 export class CommandLog {
@@ -46,22 +47,6 @@ export interface RunOptions {
 export interface RunResult {
   stdout: string
   stderr: string
-}
-
-/** The Debian package that provides each host command, for "not found" hints. */
-export const COMMAND_PACKAGES: Record<string, string> = {
-  mmdebstrap: 'mmdebstrap',
-  bwrap: 'bubblewrap',
-  ostree: 'ostree',
-  skopeo: 'skopeo',
-  umoci: 'umoci',
-  zstd: 'zstd',
-  'qemu-system-x86_64': 'qemu-system-x86',
-  'qemu-img': 'qemu-utils',
-  'mkfs.ext4': 'e2fsprogs',
-  'mkfs.vfat': 'dosfstools',
-  mcopy: 'mtools',
-  sfdisk: 'fdisk',
 }
 
 /**
@@ -112,10 +97,7 @@ export async function run(command: string, args: string[], options: RunOptions =
   if (result.isCanceled || signal?.aborted) throw new InterruptedError(String(signal?.reason ?? 'SIGINT'))
   if (result.failed) {
     const error = result as unknown as {code?: string}
-    if (error.code === 'ENOENT') {
-      const pkg = COMMAND_PACKAGES[command]
-      throw new AptOstreeError(`${command}: command not found${pkg ? ` (apt-get install --no-install-recommends ${pkg})` : ''}`)
-    }
+    if (error.code === 'ENOENT') throw commandNotFound(command)
     // A full disk is the one cause worth naming in the message itself: it is not the command's fault.
     const full = stderrLines.some((line) => /No space left on device/i.test(line)) ? ': no space left on device' : ''
     const how = (result.signal ? `was killed by ${result.signal}` : `failed with exit code ${result.exitCode}`) + full

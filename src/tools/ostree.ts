@@ -1,6 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {ToolError} from '../errors.js'
+import {canonicalJson} from '../hash.js'
 import {pathExists} from '../fs.js'
 import {run, type RunOptions} from './exec.js'
 
@@ -85,7 +86,17 @@ export class OstreeRepo {
     return Date.parse(`${date[1]}T${date[2]}${date[3].slice(0, 3)}:${date[3].slice(3)}`) / 1000
   }
 
-  async commit(args: string[], options: RunOptions = {}): Promise<string> {
+  /** Commit a directory tree; returns the checksum. No ref moves unless `branch` is given. */
+  async commit(commit: CommitOptions, options: RunOptions = {}): Promise<string> {
+    const args = [
+      `--tree=dir=${commit.tree}`,
+      ...(commit.timestamp === undefined ? [] : [`--timestamp=@${commit.timestamp}`]),
+      ...(commit.branch ? [`--branch=${commit.branch}`] : ['--orphan']),
+      ...(commit.parent ? [`--parent=${commit.parent}`] : []),
+      ...(commit.bindRef ? [`--bind-ref=${commit.bindRef}`] : []),
+      ...(commit.subject ? [`--subject=${commit.subject}`] : []),
+      ...Object.entries(commit.metadata ?? {}).map(([key, value]) => metadataArgument(key, value)),
+    ]
     return (await this.ostree(['commit', ...args], options)).stdout.trim()
   }
 
@@ -94,9 +105,30 @@ export class OstreeRepo {
     await this.ostree(['refs', '--force', `--create=${ref}`, commit], options)
   }
 
-  async summary(options: RunOptions = {}): Promise<void> {
-    await this.ostree(['summary', '--update'], options)
+}
+
+export interface CommitOptions {
+  tree: string
+  /** Seconds since the epoch. */
+  timestamp?: number
+  /** Move this ref to the commit; without it the commit is an orphan. */
+  branch?: string
+  parent?: string
+  /** The ref the commit is meant for (ostree.ref-binding), checked by clients that pull it. */
+  bindRef?: string
+  subject?: string
+  /** Strings, booleans and string lists keep their type; anything else is stored as canonical JSON text. */
+  metadata?: Record<string, unknown>
+}
+
+function metadataArgument(key: string, value: unknown): string {
+  if (typeof value === 'string') return `--add-metadata-string=${key}=${value}`
+  if (typeof value === 'boolean') return `--add-metadata=${key}=${value}`
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+    return `--add-metadata=${key}=@as [${value.map(gvariantString).join(', ')}]`
   }
+  // Numbers and structures: as JSON text, which every reader can parse.
+  return `--add-metadata-string=${key}=${canonicalJson(value)}`
 }
 
 /** A GVariant text string: 'it''s' style quoting is not GVariant's; backslash-escape. */

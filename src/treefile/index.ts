@@ -1,6 +1,7 @@
-export {hostArchitecture, loadTreefile, type PackageSpec, type ResolvedTreefile, type TreefileConfig} from './load.js'
+export {loadTreefile} from './load.js'
+export type {AddFile, PackageSpec, ResolvedTreefile, TreefileConfig} from './types.js'
 
-import type {ResolvedTreefile} from './load.js'
+import type {ResolvedTreefile} from './types.js'
 
 /** The merged treefile as `--print` shows it (and as the input hash reads it). */
 export function printableTreefile(resolved: ResolvedTreefile): Record<string, unknown> {

@@ -1,5 +1,6 @@
 import {realpath} from 'node:fs/promises'
 import path from 'node:path'
+import {hostArchitecture} from '../arch.js'
 import {TreefileError, type Diagnostic} from '../errors.js'
 import {ConditionError, evaluateCondition, type VariableValue} from './conditions.js'
 import {fileStart, locate, pointer, type Located, type Origins} from './location.js'
@@ -8,7 +9,7 @@ import {applyDefaults, checkTreefile} from './semantic.js'
 import {treefileSchema, validateAgainstSchema} from './schema.js'
 import {parseTreefile} from './source.js'
 import {SubstitutionError, substitute} from './substitute.js'
-import type {DefaultedKey, Repo, Treefile} from './treefile.generated.js'
+import type {ResolvedTreefile, TreefileConfig} from './types.js'
 
 /** rpm-ostree's INCLUDE_MAXDEPTH. */
 export const MAX_INCLUDE_DEPTH = 50
@@ -16,52 +17,6 @@ export const MAX_INCLUDE_DEPTH = 50
 const RESERVED_VARIABLES = ['basearch', 'arch', 'releasever']
 /** Keys whose string values get `${var}` substitution (rpm-ostree's list, Debian's subset). */
 const SUBSTITUTED_KEYS = ['ref', 'automatic-version-prefix', 'mutate-os-release']
-
-export type ResolvedRepo = Repo & Required<Pick<Repo, 'components' | 'check-valid-until' | 'trusted'>>
-
-/** The merged treefile with defaults applied and the required keys present. */
-export type TreefileConfig = Omit<Treefile, 'repos'> &
-  Required<Pick<Treefile, DefaultedKey>> & {ref: string; packages: string[]; repos: ResolvedRepo[]}
-
-export interface PackageSpec {
-  /** As apt takes it: `name`, `name=version` or `name/suite`. */
-  spec: string
-  name: string
-  origin: Located
-}
-
-export interface AddFile {
-  source: string
-  /** Absolute path in the installed system (`/etc/...`, not `/usr/etc/...`). */
-  destination: string
-  origin: Located
-}
-
-export interface ResolvedTreefile {
-  /** Absolute path of the top-level treefile. */
-  path: string
-  arch: string
-  treefile: TreefileConfig
-  /** Every package to install for `arch`, entries split on whitespace. */
-  packages: PackageSpec[]
-  addFiles: AddFile[]
-  /** Absolute path of `postprocess-script`, when set. */
-  postprocessScript?: string
-  /** Absolute keyring path by repo name. */
-  keyrings: Record<string, string>
-  /** Absolute paths of the treefiles loaded, the top-level one first. */
-  treefiles: string[]
-  /** Absolute paths of the other files they name: add-files sources, scripts, keyrings. */
-  referencedFiles: string[]
-  origins: Origins
-  variables: Record<string, VariableValue>
-}
-
-/** Debian's name for the architecture node runs on. */
-export function hostArchitecture(): string {
-  const names: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'armhf', ia32: 'i386', ppc64: 'ppc64el', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64'}
-  return names[process.arch] ?? process.arch
-}
 
 function isStringOrStrings(value: unknown): value is string | string[] {
   return typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string'))
@@ -216,7 +171,7 @@ export interface LoadOptions {
  */
 export async function loadTreefile(file: string, options: LoadOptions = {}): Promise<ResolvedTreefile> {
   const absolute = path.resolve(file)
-  const arch = options.arch ?? hostArchitecture()
+  const arch = options.arch ?? hostArchitecture().debian
   const loader = new Loader(arch)
   const tree = await loader.load(absolute, undefined, [], {})
   if (!tree) throw new TreefileError(sortDiagnostics(loader.diagnostics))

@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs'
 import {Ajv2020, type ErrorObject, type ValidateFunction} from 'ajv/dist/2020.js'
+import {ARCHITECTURE_ALIASES} from '../arch.js'
 import type {Diagnostic} from '../errors.js'
 import {didYouMean} from './suggest.js'
 import {keyPath, locate, pointer, pointerSegments, type Located, type Origins} from './location.js'
@@ -68,19 +69,9 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
 
-/** Names other tools (rpm, uname) give the Debian architectures. */
-const ARCH_ALIASES: Record<string, string> = {
-  x86_64: 'amd64',
-  aarch64: 'arm64',
-  armv7hl: 'armhf',
-  armhfp: 'armhf',
-  i686: 'i386',
-  ppc64le: 'ppc64el',
-  loongarch64: 'loong64',
-}
 
 function suggestArchitecture(word: string, known: string[]): string {
-  const alias = ARCH_ALIASES[word.toLowerCase()]
+  const alias = ARCHITECTURE_ALIASES[word.toLowerCase()]
   return alias ? ` (did you mean "${alias}"? Debian calls it so)` : didYouMean(word, known)
 }
 
@@ -122,7 +113,7 @@ function message(error: ErrorObject, data: unknown): {message: string; ptr: stri
     case 'additionalProperties': {
       const key = error.params.additionalProperty as string
       const arch = /^packages-(.+)$/.exec(key)?.[1]
-      const alias = arch ? ARCH_ALIASES[arch.toLowerCase()] : undefined
+      const alias = arch ? ARCHITECTURE_ALIASES[arch.toLowerCase()] : undefined
       const hint = alias ? ` (did you mean "packages-${alias}"? Debian calls it so)` : didYouMean(key, knownKeys(parent))
       const where = name ? ` in ${subject}` : ''
       return {message: `unknown key "${key}"${where}${hint}`, ptr: ptr + pointer(key), part: 'key'}

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type {Diagnostic} from '../errors.js'
 import {locate, pointer, type Located} from './location.js'
 import type {Tree} from './merge.js'
-import type {AddFile, PackageSpec} from './load.js'
+import type {AddFile, PackageSpec} from './types.js'
 import type {SchemaNode} from './schema.js'
 
 

@@ -1,6 +1,6 @@
 import {copyFile, mkdir, rename} from 'node:fs/promises'
 import path from 'node:path'
-import {Workspace} from '../compose/workspace.js'
+import {Workspace} from '../workspace.js'
 import {AptOstreeError, requireRoot} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {deployCommit, releaseSysroot} from './deploy.js'

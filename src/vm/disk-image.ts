@@ -1,6 +1,6 @@
 import {rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
-import {Workspace} from '../compose/workspace.js'
+import {Workspace} from '../workspace.js'
 import {requireRoot} from '../errors.js'
 import {assertWritable} from '../fs.js'
 import {qemuImgConvert} from '../tools/disk.js'

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type {Workspace} from '../compose/workspace.js'
+import type {Workspace} from '../workspace.js'
 import {AptOstreeError} from '../errors.js'
 import {commitImage} from '../oci/import.js'
 import {readImageLabels, withImageLayout} from '../oci/read.js'

@@ -53,7 +53,7 @@ beforeAll(async () => {
   mkdirSync(out)
   mkdirSync(cache)
   const made = await timed('make-base-image.sh', () => execa(path.join(repoRoot, 'scripts/make-base-image.sh'), [BASE], {env: podmanEnv(), reject: false}))
-  check('scripts/make-base-image.sh', {exitCode: made.exitCode ?? 1, stdout: made.stdout, stderr: made.stderr || made.message})
+  check('scripts/make-base-image.sh', {exitCode: made.exitCode ?? 1, stdout: made.stdout, stderr: made.stderr || String(made.message)})
   const secret = existsSync(HOST_CA_BUNDLE) ? ['--secret', `id=ca-certificates,src=${HOST_CA_BUNDLE}`] : []
   check('podman build', await timed('podman build', () => podman(['build', '--build-arg', `BASE=${BASE}`, ...secret, '-t', IMAGE, repoRoot])))
   const size = Number(check('podman image inspect', await podman(['image', 'inspect', '--format', '{{.Size}}', IMAGE])).stdout)

@@ -5,7 +5,7 @@ import {afterAll, beforeAll, expect, test} from 'vitest'
 import {AptOstreeError, UsageError} from '../../src/errors.js'
 import {treeFromImage} from '../../src/lint/load.js'
 import {runLint} from '../../src/lint/run.js'
-import type {FileTree} from '../../src/lint/tree.js'
+import type {FileTree} from '../../src/file-tree.js'
 import {gzip, tarOf, writeArchive, writeLayout, zstd} from './oci-fixture.js'
 
 let work: string

@@ -6,7 +6,7 @@ import {AptOstreeError, UsageError} from '../../src/errors.js'
 import {treeFromDirectory} from '../../src/lint/load.js'
 import {LINT_RULES} from '../../src/lint/rules/index.js'
 import {formatLintReport, formatRuleList, runLint, type LintResult} from '../../src/lint/run.js'
-import type {FileTree} from '../../src/lint/tree.js'
+import type {FileTree, FileTreeEntry} from '../../src/file-tree.js'
 import {directory, passingFixture, put} from './fixture.js'
 
 let root: string
@@ -46,7 +46,7 @@ test('buildah-injected does not run on the running root, where a runtime injects
 test('the rules read any FileTree, such as the in-memory one the image writer hands over', async () => {
   const directoryEntry = {type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0} as const
   const text = (content: string) => ({type: 'file', mode: 0o644, uid: 0, gid: 0, size: content.length, read: async () => Buffer.from(content)}) as const
-  const tree: FileTree = new Map([
+  const tree: FileTree = new Map<string, FileTreeEntry>([
     ['/', directoryEntry],
     ['/etc', directoryEntry],
     ['/etc/passwd', text('root:x:0:0::/root:/bin/sh\nmessagebus:x:100:101::/nonexistent:/usr/sbin/nologin\n')],

@@ -95,7 +95,7 @@ beforeAll(async () => {
   repo = new OstreeRepo(path.join(work, 'repo'))
   await mkdir(repo.path)
   await repo.init('bare-user')
-  commit = await repo.commit(['--orphan', `--tree=dir=${path.join(work, 'tree')}`, '--timestamp=@1767225600'])
+  commit = await repo.commit({tree: path.join(work, 'tree'), timestamp: 1767225600})
 })
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags} from '../../cli/compose-flags.js'
-import {describeImage, imageFlags, parseImageOptions, writeImage} from '../../cli/image-flags.js'
+import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 
 export default class ComposeContainerEncapsulate extends BaseCommand<typeof ComposeContainerEncapsulate> {
   static summary = 'Write an existing commit as an OCI image bootc accepts.'
@@ -22,7 +22,7 @@ export default class ComposeContainerEncapsulate extends BaseCommand<typeof Comp
   async run(): Promise<unknown> {
     const {args} = await this.parse(ComposeContainerEncapsulate)
     const {flags} = this
-    const result = await writeImage(await parseImageOptions(args.image, flags), {repo: flags.repo, ref: args.ref}, flags, (line) => this.note(line))
+    const result = await writeCommitImage(await parseImageOptions(args.image, flags), {repo: flags.repo, ref: args.ref}, flags, (line) => this.note(line))
     if (!this.jsonEnabled()) {
       this.log(result.manifestDigest)
       this.note(describeImage(result))

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
-import {describeImage, imageFlags, parseImageOptions, writeImage} from '../../cli/image-flags.js'
+import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 import {composeTree} from '../../compose/tree.js'
 import {loadTreefile} from '../../treefile/index.js'
 
@@ -27,8 +27,8 @@ export default class ComposeImage extends BaseCommand<typeof ComposeImage> {
     const {flags} = this
     const resolved = await loadTreefile(args.treefile, {arch: flags.arch})
     const image = await parseImageOptions(args.output, flags)
-    const compose = await composeTree(await composeOptions(flags, resolved, {quiet: this.jsonEnabled() || flags.quiet, warn: (message) => this.note(`warning: ${message}`)}))
-    const result = await writeImage(image, {repo: compose.repo, ref: compose.commit}, flags, (line) => this.note(line))
+    const compose = await composeTree(await composeOptions(flags, resolved), this.reporter())
+    const result = await writeCommitImage(image, {repo: compose.repo, ref: compose.commit}, flags, (line) => this.note(line))
     if (!this.jsonEnabled()) {
       this.log(result.manifestDigest)
       this.note(`commit:   ${compose.commit}${compose.unchanged ? ' (no apparent changes since previous commit)' : ''}\n${describeImage(result)}`)

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
-import {describeImage, imageFlags, parseImageOptions, writeImage} from '../../cli/image-flags.js'
+import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
 import {UsageError} from '../../errors.js'
 import {resolvePackageSet} from '../../bootstrap/index.js'
@@ -38,10 +38,10 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     if (flags['dry-run']) return this.dryRun(resolved)
     if (Boolean(flags.container) !== Boolean(flags.output)) throw new UsageError(flags.container ? '--container needs --output (-o) naming where the image goes, e.g. -o oci-archive:out/image.ociarchive' : '--output is for the image: add --container')
     const image = flags.output ? await parseImageOptions(flags.output, flags) : undefined
-    const result = await composeTree(await composeOptions(flags, resolved, {quiet: this.jsonEnabled() || flags.quiet, warn: (message) => this.note(`warning: ${message}`)}))
+    const result = await composeTree(await composeOptions(flags, resolved), this.reporter())
     if (!this.jsonEnabled()) this.printSummary(result)
     if (!image) return result
-    const written = await writeImage(image, {repo: result.repo, ref: result.commit}, flags, (line) => this.note(line))
+    const written = await writeCommitImage(image, {repo: result.repo, ref: result.commit}, flags, (line) => this.note(line))
     if (!this.jsonEnabled()) this.note(describeImage(written))
     return {...result, image: written}
   }

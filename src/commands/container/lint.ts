@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {AptOstreeError, ExitCode, UsageError} from '../../errors.js'
+import {FailedResult, UsageError} from '../../errors.js'
 import {loadLintTarget} from '../../lint/load.js'
 import {checkRuleNames, describeRules, formatLintReport, formatRuleList, runLint} from '../../lint/run.js'
 
@@ -39,12 +39,9 @@ export default class ContainerLint extends BaseCommand<typeof ContainerLint> {
     checkRuleNames(skip)
     const {tree, rootKind} = await loadLintTarget(args.target)
     const result = await runLint(tree, {rootKind, skip, fatalWarnings: flags['fatal-warnings']})
-    if (!this.jsonEnabled()) {
-      this.log(formatLintReport(result, {truncate: !flags['no-truncate']}))
-      if (result.failed > 0) throw new AptOstreeError(`Checks failed: ${result.failed}`)
-    } else if (result.failed > 0) {
-      process.exitCode = ExitCode.failed
-    }
-    return {target: args.target, rootKind, ...result}
+    const report = {target: args.target, rootKind, ...result}
+    if (!this.jsonEnabled()) this.log(formatLintReport(result, {truncate: !flags['no-truncate']}))
+    if (result.failed > 0) throw new FailedResult(`Checks failed: ${result.failed}`, report)
+    return report
   }
 }

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags} from '../../cli/compose-flags.js'
-import {AptOstreeError} from '../../errors.js'
+import {FailedResult} from '../../errors.js'
 import {parseImageReference} from '../../oci/reference.js'
 import {bootSystem} from '../../vm/boot.js'
 
@@ -52,8 +52,7 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
       this.log(`console log: ${result.consoleLog}`)
       if (result.command) this.log(`boot it again: ${result.command.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`)).join(' ')}`)
     }
-    if (!ok && !this.jsonEnabled()) throw new AptOstreeError(`boot of ${args.target} failed`)
-    if (!ok) process.exitCode = 1
+    if (!ok) throw new FailedResult(`boot of ${args.target} failed`, result)
     return result
   }
 }

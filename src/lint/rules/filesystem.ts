@@ -1,7 +1,7 @@
 import path from 'node:path'
-import {descendantsOf, childrenOf, entryAt, resolvePath} from '../query.js'
+import {descendantsOf, childrenOf, entryAt, resolvePath} from '../../file-tree.js'
 import {fatal, problem, problemIf, warning} from '../rule.js'
-import type {FileTree} from '../tree.js'
+import type {FileTree} from '../../file-tree.js'
 
 // https://systemd.io/API_FILE_SYSTEMS/ with /var added, as bootc has it.
 const API_DIRECTORIES = ['/dev', '/proc', '/sys', '/run', '/tmp', '/var']

@@ -1,8 +1,8 @@
 import path from 'node:path'
 import {parse as parseToml, TomlError} from 'smol-toml'
-import {childrenOf, dropInsOf, entryAt, readText, resolveEntry, resolvePath} from '../query.js'
+import {childrenOf, dropInsOf, entryAt, readText, resolveEntry, resolvePath} from '../../file-tree.js'
 import {fatal, problem, problemIf, warning, type LintProblem} from '../rule.js'
-import type {FileTree} from '../tree.js'
+import type {FileTree} from '../../file-tree.js'
 
 /** bootc's own documentation copy of the base image content, checked like the root when present. */
 const BASEIMAGE_REF = '/usr/share/doc/bootc/baseimage/base'

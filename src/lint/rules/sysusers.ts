@@ -1,6 +1,6 @@
-import {ACCOUNT_FILES, dropInsOf, readColonFile, readText} from '../query.js'
+import {ACCOUNT_FILES, dropInsOf, readColonFile, readText} from '../../file-tree.js'
 import {problemIf, warning} from '../rule.js'
-import type {FileTree} from '../tree.js'
+import type {FileTree} from '../../file-tree.js'
 
 const SYSUSERS_DIRECTORIES = ['/usr/lib/sysusers.d', '/etc/sysusers.d']
 

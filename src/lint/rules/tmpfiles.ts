@@ -1,8 +1,8 @@
 import path from 'node:path'
 import {parseTmpfilesLine, TMPFILES_ESCAPES} from '../../system-files.js'
-import {ACCOUNT_FILES, descendantsOf, dropInsOf, readColonFile, readText, resolvePath} from '../query.js'
+import {ACCOUNT_FILES, descendantsOf, dropInsOf, readColonFile, readText, resolvePath} from '../../file-tree.js'
 import {problemIf, warning} from '../rule.js'
-import type {FileTree} from '../tree.js'
+import type {FileTree} from '../../file-tree.js'
 
 const TMPFILES_DIRECTORIES = ['/usr/lib/tmpfiles.d', '/etc/tmpfiles.d']
 /**

@@ -1,16 +1,19 @@
 import {readdir, readFile, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {copyIntoTree, hostPathInTree} from '../../sandbox/rootfs-path.js'
-import type {StageContext} from '../../compose/context.js'
+import type {TreeStep} from '../step.js'
 import {failureAt, originOf} from '../../treefile/index.js'
 
 /** `remove-files`: paths relative to the root, removed recursively. */
-export async function removeFiles(context: StageContext): Promise<void> {
-  for (const file of context.resolved.treefile['remove-files'] ?? []) {
-    const target = await hostPathInTree(context.root, '/' + file)
-    context.progress(`remove ${file}`)
-    await rm(target, {recursive: true, force: true})
-  }
+export const removeFiles: TreeStep = {
+  name: 'remove-files',
+  async run(context) {
+    for (const file of context.resolved.treefile['remove-files'] ?? []) {
+      const target = await hostPathInTree(context.root, '/' + file)
+      context.progress(`remove ${file}`)
+      await rm(target, {recursive: true, force: true})
+    }
+  },
 }
 
 /** Every file each package owns, from dpkg's *.list files. */
@@ -30,34 +33,40 @@ async function packageFiles(root: string): Promise<Map<string, string[]>> {
  * `remove-from-packages`: files of a package matching a regex. Files another
  * package also owns stay; the dpkg database is not changed (as rpm-ostree).
  */
-export async function removeFromPackages(context: StageContext): Promise<void> {
-  const rules = context.resolved.treefile['remove-from-packages'] ?? []
-  if (rules.length === 0) return
-  const owners = await packageFiles(context.root)
-  for (const [index, [pkg, ...patterns]] of rules.entries()) {
-    const files = owners.get(pkg)
-    const origin = originOf(context.resolved, 'remove-from-packages', index, 0)
-    if (!files) throw failureAt(origin, `remove-from-packages: package "${pkg}" is not installed`)
-    const shared = new Set([...owners].filter(([name]) => name !== pkg).flatMap(([, list]) => list))
-    const regexes = patterns.map((pattern) => new RegExp(pattern))
-    let removed = 0
-    for (const file of files) {
-      if (shared.has(file) || !regexes.some((regex) => regex.test(file))) continue
-      const target = await hostPathInTree(context.root, file)
-      const info = await stat(target).catch(() => undefined)
-      if (!info || info.isDirectory()) continue
-      await rm(target, {force: true})
-      removed++
+export const removeFromPackages: TreeStep = {
+  name: 'remove-from-packages',
+  async run(context) {
+    const rules = context.resolved.treefile['remove-from-packages'] ?? []
+    if (rules.length === 0) return
+    const owners = await packageFiles(context.root)
+    for (const [index, [pkg, ...patterns]] of rules.entries()) {
+      const files = owners.get(pkg)
+      const origin = originOf(context.resolved, 'remove-from-packages', index, 0)
+      if (!files) throw failureAt(origin, `remove-from-packages: package "${pkg}" is not installed`)
+      const shared = new Set([...owners].filter(([name]) => name !== pkg).flatMap(([, list]) => list))
+      const regexes = patterns.map((pattern) => new RegExp(pattern))
+      let removed = 0
+      for (const file of files) {
+        if (shared.has(file) || !regexes.some((regex) => regex.test(file))) continue
+        const target = await hostPathInTree(context.root, file)
+        const info = await stat(target).catch(() => undefined)
+        if (!info || info.isDirectory()) continue
+        await rm(target, {force: true})
+        removed++
+      }
+      context.progress(`removed ${removed} file(s) of ${pkg}`)
     }
-    context.progress(`removed ${removed} file(s) of ${pkg}`)
-  }
+  },
 }
 
 /** `add-files`: host files copied in with their mode; /etc lands in /etc (moved to /usr/etc later). */
-export async function addFiles(context: StageContext): Promise<void> {
-  for (const file of context.resolved.addFiles) {
-    const mode = (await stat(file.source)).mode & 0o7777
-    context.progress(`add ${file.destination}`)
-    await copyIntoTree(context.root, file.source, file.destination, mode)
-  }
+export const addFiles: TreeStep = {
+  name: 'add-files',
+  async run(context) {
+    for (const file of context.resolved.addFiles) {
+      const mode = (await stat(file.source)).mode & 0o7777
+      context.progress(`add ${file.destination}`)
+      await copyIntoTree(context.root, file.source, file.destination, mode)
+    }
+  },
 }

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {writeTreeFile, hostPathInTree} from '../../sandbox/rootfs-path.js'
-import type {StageContext} from '../../compose/context.js'
+import type {TreeStep} from '../step.js'
 
 /**
  * rpm-ostree's mutate-os-release: in the real os-release file, replace the
@@ -8,13 +8,17 @@ import type {StageContext} from '../../compose/context.js'
  * append OSTREE_VERSION. Without a version (no automatic-version-prefix and
  * no --add-metadata-string version=) there is nothing to put in.
  */
-export async function mutateOsRelease(context: StageContext, version: string | undefined): Promise<void> {
-  const needle = context.resolved.treefile['mutate-os-release']
-  if (!needle || !version) return
-  const file = await hostPathInTree(context.root, '/usr/lib/os-release')
-  const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => !line.startsWith('OSTREE_VERSION='))
-  const mutated = lines.map((line) => (/^(VERSION|PRETTY_NAME)=/.test(line) ? line.replaceAll(needle, version) : line))
-  while (mutated.at(-1) === '') mutated.pop()
-  mutated.push(`OSTREE_VERSION='${version}'`, '')
-  await writeTreeFile(context.root, '/usr/lib/os-release', mutated.join('\n'))
+export const mutateOsRelease: TreeStep = {
+  name: 'mutate-os-release',
+  async run(context) {
+    const needle = context.resolved.treefile['mutate-os-release']
+    const {version} = context
+    if (!needle || !version) return
+    const file = await hostPathInTree(context.root, '/usr/lib/os-release')
+    const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => !line.startsWith('OSTREE_VERSION='))
+    const mutated = lines.map((line) => (/^(VERSION|PRETTY_NAME)=/.test(line) ? line.replaceAll(needle, version) : line))
+    while (mutated.at(-1) === '') mutated.pop()
+    mutated.push(`OSTREE_VERSION='${version}'`, '')
+    await writeTreeFile(context.root, '/usr/lib/os-release', mutated.join('\n'))
+  },
 }

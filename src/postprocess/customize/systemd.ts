@@ -2,7 +2,7 @@ import {rm} from 'node:fs/promises'
 import {pathExists} from '../../fs.js'
 import {hostPathInTree, linkInTree} from '../../sandbox/rootfs-path.js'
 import {runInTree} from '../../sandbox/bwrap.js'
-import type {StageContext} from '../../compose/context.js'
+import type {TreeStep} from '../step.js'
 import {failureAt, originOf} from '../../treefile/index.js'
 
 async function exists(root: string, inside: string): Promise<boolean> {
@@ -15,29 +15,35 @@ const UNIT_DIRS = ['/usr/lib/systemd/system', '/etc/systemd/system', '/lib/syste
  * `units`: enabled with the tree's own `systemctl enable`, offline, so each
  * unit's [Install] section (WantedBy, Also) is honoured as Debian users expect.
  */
-export async function enableUnits(context: StageContext): Promise<void> {
-  const units = context.resolved.treefile.units ?? []
-  for (const [index, unit] of units.entries()) {
-    const template = unit.replace(/@[^.]+\./, '@.')
-    const found = (await Promise.all(UNIT_DIRS.flatMap((dir) => [exists(context.root, `${dir}/${unit}`), exists(context.root, `${dir}/${template}`)]))).some(Boolean)
-    if (!found) {
-      const origin = originOf(context.resolved, 'units', index)
-      throw failureAt(origin, `unit ${unit} is not in the tree (no package installs it)`)
+export const enableUnits: TreeStep = {
+  name: 'units',
+  async run(context) {
+    const units = context.resolved.treefile.units ?? []
+    for (const [index, unit] of units.entries()) {
+      const template = unit.replace(/@[^.]+\./, '@.')
+      const found = (await Promise.all(UNIT_DIRS.flatMap((dir) => [exists(context.root, `${dir}/${unit}`), exists(context.root, `${dir}/${template}`)]))).some(Boolean)
+      if (!found) {
+        const origin = originOf(context.resolved, 'units', index)
+        throw failureAt(origin, `unit ${unit} is not in the tree (no package installs it)`)
+      }
     }
-  }
-  if (units.length === 0) return
-  context.progress(`systemctl enable ${units.join(' ')}`)
-  await runInTree(context.root, ['systemctl', 'enable', '--no-reload', ...units], {log: context.log, signal: context.signal, label: 'systemctl enable'})
+    if (units.length === 0) return
+    context.progress(`systemctl enable ${units.join(' ')}`)
+    await runInTree(context.root, ['systemctl', 'enable', '--no-reload', ...units], {log: context.log, signal: context.signal, label: 'systemctl enable'})
+  },
 }
 
 /** `default-target`: the link lives in /usr, and an /etc override would shadow it. */
-export async function setDefaultTarget(context: StageContext): Promise<void> {
-  const target = context.resolved.treefile['default-target']
-  if (!target) return
-  if (!(await exists(context.root, `/usr/lib/systemd/system/${target}`))) {
-    const origin = originOf(context.resolved, 'default-target')
-    throw failureAt(origin, `default-target ${target} is not in the tree`)
-  }
-  await linkInTree(context.root, '/usr/lib/systemd/system/default.target', target)
-  await rm(await hostPathInTree(context.root, '/etc/systemd/system/default.target'), {force: true})
+export const setDefaultTarget: TreeStep = {
+  name: 'default-target',
+  async run(context) {
+    const target = context.resolved.treefile['default-target']
+    if (!target) return
+    if (!(await exists(context.root, `/usr/lib/systemd/system/${target}`))) {
+      const origin = originOf(context.resolved, 'default-target')
+      throw failureAt(origin, `default-target ${target} is not in the tree`)
+    }
+    await linkInTree(context.root, '/usr/lib/systemd/system/default.target', target)
+    await rm(await hostPathInTree(context.root, '/etc/systemd/system/default.target'), {force: true})
+  },
 }

@@ -1,9 +1,9 @@
 import {chmod, lstat, mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../../errors.js'
-import {walkTree} from '../walk.js'
+import {walkTree} from '../../fs.js'
 import {printableTreefile} from '../../treefile/index.js'
-import type {TreeStep} from '../../compose/context.js'
+import type {TreeStep} from '../step.js'
 
 /** Device nodes, sockets and fifos cannot be committed: dropped (`ignore-devices`) or an error. */
 export const specialFiles: TreeStep = {

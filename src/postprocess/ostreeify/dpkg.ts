@@ -1,8 +1,8 @@
 import {mkdir, readdir, rename, rm, symlink} from 'node:fs/promises'
 import path from 'node:path'
-import type {TreeStep} from '../../compose/context.js'
+import {DPKG_DATABASE} from '../../ostree/layout.js'
+import type {TreeStep} from '../step.js'
 
-export const DPKG_DATABASE = 'usr/share/dpkg/database'
 
 /**
  * The dpkg database moves into /usr, so it is part of the image and updated

@@ -1,7 +1,7 @@
 import {failureAt, originOf} from '../../treefile/index.js'
 import {runInTree} from '../../sandbox/bwrap.js'
 import {writeTreeFile} from '../../sandbox/rootfs-path.js'
-import type {TreeStep} from '../../compose/context.js'
+import type {TreeStep} from '../step.js'
 
 /** The feature list of `ostree --version` (YAML: ` Features:` then `  - name` lines). */
 export function ostreeFeatures(versionOutput: string): string[] {

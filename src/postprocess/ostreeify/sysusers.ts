@@ -2,7 +2,7 @@ import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {readAccounts} from '../accounts.js'
 import {writeTreeFile} from '../../sandbox/rootfs-path.js'
-import type {TreeStep} from '../../compose/context.js'
+import type {TreeStep} from '../step.js'
 
 export const SYSUSERS_CONF = 'apt-ostree.conf'
 

@@ -1,7 +1,7 @@
 import {chmod, mkdir, readdir, rm, symlink} from 'node:fs/promises'
 import path from 'node:path'
 import {writeTreeFile} from '../../sandbox/rootfs-path.js'
-import type {TreeStep} from '../../compose/context.js'
+import type {TreeStep} from '../step.js'
 import {tmpfilesDirectory} from './tmpfiles.js'
 
 /** Top-level directories that hold machine state, as links into /var (or /run). */

@@ -1,9 +1,9 @@
 import {mkdir, readlink, rm} from 'node:fs/promises'
 import path from 'node:path'
 import {accountNames} from '../accounts.js'
-import {walkTree} from '../walk.js'
+import {walkTree} from '../../fs.js'
 import {writeTreeFile} from '../../sandbox/rootfs-path.js'
-import type {TreeStep} from '../../compose/context.js'
+import type {TreeStep} from '../step.js'
 import {declaredTmpfilesPaths, tmpfilesDirectory, tmpfilesLink} from './tmpfiles.js'
 
 export const AUTOVAR_CONF = 'apt-ostree-autovar.conf'

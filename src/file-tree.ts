@@ -1,7 +1,29 @@
 import path from 'node:path'
-import {AptOstreeError} from '../errors.js'
-import {parseColonFile} from '../system-files.js'
-import type {FileTree, TreeEntry} from './tree.js'
+import {AptOstreeError} from './errors.js'
+import {parseColonFile} from './system-files.js'
+
+/**
+ * A filesystem tree as the lint rules see it, whatever it came from: a
+ * directory on disk, the layers of an OCI image, or the entries the image
+ * writer is about to write. Keys are absolute paths ("/", "/usr/bin/bash").
+ */
+export interface FileTreeEntry {
+  type: 'file' | 'directory' | 'symlink' | 'other'
+  /** Permission bits including setuid/setgid/sticky (07777). */
+  mode: number
+  uid: number
+  gid: number
+  /** Bytes, for regular files; 0 otherwise. */
+  size: number
+  /** Symlink target. */
+  target?: string
+  /** The entry's name or symlink target is not valid UTF-8 (shown with U+FFFD). */
+  invalidUtf8?: boolean
+  /** The file's content (regular files only). */
+  read?: () => Promise<Buffer>
+}
+
+export type FileTree = Map<string, FileTreeEntry>
 
 /** The kernel's limit on links followed while resolving one path (ELOOP). */
 const MAX_LINKS = 40
@@ -55,13 +77,13 @@ export function resolvePath(tree: FileTree, file: string, followLast = true): st
 }
 
 /** The entry at `file` itself (a link is not followed), its parents resolved. */
-export function entryAt(tree: FileTree, file: string): TreeEntry | undefined {
+export function entryAt(tree: FileTree, file: string): FileTreeEntry | undefined {
   const physical = resolvePath(tree, file, false)
   return physical === undefined ? undefined : tree.get(physical)
 }
 
 /** The entry at `file` after following links. */
-export function resolveEntry(tree: FileTree, file: string): TreeEntry | undefined {
+export function resolveEntry(tree: FileTree, file: string): FileTreeEntry | undefined {
   const physical = resolvePath(tree, file)
   return physical === undefined ? undefined : tree.get(physical)
 }

@@ -1,7 +1,17 @@
 import {mkdir, open, readFile, rm} from 'node:fs/promises'
 import path from 'node:path'
-import {AptOstreeError, InterruptedError} from '../errors.js'
-import {CommandLog} from '../tools/exec.js'
+import {AptOstreeError, InterruptedError} from './errors.js'
+import {CommandLog} from './tools/exec.js'
+
+/** What a running job gets besides its inputs: the command log, the abort signal, and where to say how it goes. */
+export interface JobContext {
+  log: CommandLog
+  signal: AbortSignal
+  /** A live sub-line for the progress display. */
+  progress: (line: string) => void
+  /** Something the user should know that does not stop the job. */
+  warn: (message: string) => void
+}
 
 /** A lock held by this process; released on every exit path. */
 export class Lock {
@@ -83,6 +93,11 @@ export class Workspace {
    */
   interrupted(error: unknown): unknown {
     return this.signal.aborted && !(error instanceof InterruptedError) ? new InterruptedError(String(this.signal.reason)) : error
+  }
+
+  /** The context a job of this workspace runs in. */
+  job(progress: (line: string) => void, warn: (message: string) => void): JobContext {
+    return {log: this.log, signal: this.signal, progress, warn}
   }
 
   /** Run at dispose, last registered first. */

@@ -4,16 +4,14 @@ import {open} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {createGunzip} from 'node:zlib'
-import {execa} from 'execa'
 import tar from 'tar-stream'
 import {AptOstreeError} from '../errors.js'
-import type {BlobRange} from '../oci/read.js'
-import {COMMAND_PACKAGES} from '../tools/exec.js'
-import {resolvePath} from './query.js'
-import {isLintInput} from './rules/index.js'
-import type {FileTree, TreeEntry} from './tree.js'
+import type {BlobRange} from './read.js'
+import {zstdDecompressor, zstdError} from '../tools/zstd.js'
+import {resolvePath} from '../file-tree.js'
+import type {FileTree, FileTreeEntry} from '../file-tree.js'
 
-/** Lint inputs up to this size are kept in memory; nothing else is. */
+/** Files the caller keeps are kept in memory up to this size; nothing else is. */
 const MAX_KEPT_CONTENT = 1024 * 1024
 
 /** Where a regular file's content is: a layer and the entry's name there; shared by hard links. */
@@ -38,11 +36,11 @@ async function magicOf(blob: BlobRange): Promise<Buffer> {
   }
 }
 
-/** gunzip, `zstd -dc` (Node 20 has no zstd; execa streams through the program), or nothing for a plain tar. */
+/** gunzip, `zstd -dc` (Node 20 has no zstd), or nothing for a plain tar. */
 async function decompressorFor(blob: BlobRange): Promise<NodeJS.ReadWriteStream[]> {
   const magic = await magicOf(blob)
   if (magic.subarray(0, 2).equals(GZIP_MAGIC)) return [createGunzip()]
-  if (magic.equals(ZSTD_MAGIC)) return [execa('zstd', ['-dc']).duplex()]
+  if (magic.equals(ZSTD_MAGIC)) return [zstdDecompressor()]
   return []
 }
 
@@ -56,7 +54,7 @@ const paxOf = (header: tar.Header): {path?: string; linkpath?: string} => (heade
 function layerError(blob: BlobRange, error: unknown): AptOstreeError {
   if (error instanceof AptOstreeError) return error
   const failure = error as {code?: string; stderr?: string; message: string}
-  if (failure.code === 'ENOENT') return new AptOstreeError(`${blob.label}: zstd: command not found (apt-get install --no-install-recommends ${COMMAND_PACKAGES.zstd})`)
+  if (failure.code === 'ENOENT') return zstdError(error) as AptOstreeError
   const reason = failure.stderr?.trim().split('\n').pop() ?? failure.message.split('\n')[0]
   return new AptOstreeError(`${blob.label}: corrupt or unreadable layer (${reason})`)
 }
@@ -107,10 +105,13 @@ function linkTarget(raw: string, fromPax: boolean): {target: string; valid: bool
  * The filesystem that applying an image's layers in order gives: OCI
  * whiteouts remove what lower layers had, hard links take their target's
  * type and content, missing parents become directories as unpackers make
- * them. Only lint inputs keep their content.
+ * them. Only the files `keeps` names keep their content (the lint rules'
+ * inputs, say): an image's tree is held in memory, its content is not.
  */
 export class LayeredTree {
   readonly tree: FileTree = new Map([['/', {type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0}]])
+
+  constructor(private readonly keeps: (file: string) => boolean) {}
   private readonly contents = new Map<string, FileContent>()
   /** Paths the current layer wrote: its whiteouts only hide what lower layers had. */
   private written = new Set<string>()
@@ -137,7 +138,7 @@ export class LayeredTree {
         break
       case 'file':
       case 'contiguous-file': {
-        const keep = isLintInput(key) && (header.size ?? 0) <= MAX_KEPT_CONTENT
+        const keep = this.keeps(key) && (header.size ?? 0) <= MAX_KEPT_CONTENT
         const file: FileContent = {layer, name, ...(keep ? {content: await collect(content)} : {})}
         this.set(key, {...common, type: 'file', size: header.size ?? 0}, file)
         break
@@ -177,7 +178,7 @@ export class LayeredTree {
     return current
   }
 
-  private set(key: string, entry: TreeEntry, content?: FileContent): void {
+  private set(key: string, entry: FileTreeEntry, content?: FileContent): void {
     // Anything but a directory replacing a directory hides what was below it.
     if (entry.type !== 'directory' && this.tree.get(key)?.type === 'directory') this.removeBelow(key)
     this.contents.delete(key)
@@ -185,7 +186,7 @@ export class LayeredTree {
       this.contents.set(key, content)
       entry.read = async () => {
         if (content.content) return content.content
-        throw new AptOstreeError(`${key}: the image loader kept no content for it (only the files the lint rules read)`)
+        throw new AptOstreeError(`${key}: the image loader kept no content for it (only the files it was asked to keep)`)
       }
     }
     this.tree.set(key, entry)
@@ -211,15 +212,15 @@ export class LayeredTree {
   }
 
   /**
-   * Read again, from their layers, the lint inputs whose content the first
-   * pass could not keep: a hard link to a file whose own path the rules do
-   * not read (ostree-encapsulated layers link every checkout path to an
+   * Read again, from their layers, the kept files whose content the first
+   * pass could not keep: a hard link to a file whose own path is not kept
+   * (ostree-encapsulated layers link every checkout path to an
    * object under /sysroot/ostree/repo), or a link to such a file.
    */
-  async fillLintInputs(layers: BlobRange[]): Promise<void> {
+  async fillKeptFiles(layers: BlobRange[]): Promise<void> {
     const wanted = new Map<number, Map<string, FileContent>>()
     for (const key of this.tree.keys()) {
-      if (!isLintInput(key)) continue
+      if (!this.keeps(key)) continue
       const physical = resolvePath(this.tree, key)
       const file = physical === undefined ? undefined : this.contents.get(physical)
       if (!file || file.content || this.tree.get(physical!)!.size > MAX_KEPT_CONTENT) continue
