@@ -1,6 +1,8 @@
-import {mkdir, open, readFile, rm} from 'node:fs/promises'
+import {chown, mkdir, open, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {AptOstreeError, InterruptedError} from './errors.js'
+import {AptOstreeError, InterruptedError, UsageError} from './errors.js'
+import {HostSandbox} from './sandbox/bwrap.js'
+import {BuildNamespace} from './sandbox/namespace.js'
 import {CommandLog} from './tools/exec.js'
 
 /** What a running job gets besides its inputs: the command log, the abort signal, and where to say how it goes. */
@@ -52,10 +54,37 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Command logs kept in CACHEDIR/logs: the newest, so a cache dir does not grow without bound. */
+export const KEPT_LOGS = 50
+
+/** File systems a cache dir cannot live on: the kernel's own. */
+const VIRTUAL = ['/proc', '/sys', '/dev']
+
+/** The start time of a process (field 22 of /proc/PID/stat), which tells it from a later one with its pid. */
+async function startTimeOf(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+}
+
+/** Make DIRECTORY (and its parents), saying in the user's terms why it cannot be made. */
+async function makeDirectory(directory: string, what: string): Promise<void> {
+  try {
+    await mkdir(directory, {recursive: true})
+    const probe = path.join(directory, `.apt-ostree-probe-${process.pid}`)
+    await writeFile(probe, '')
+    await rm(probe)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a parent is not a directory' : code === 'ENOSPC' ? 'no space left on device' : (code ?? (error as Error).message)
+    throw new AptOstreeError(`${what} ${directory}: cannot use it (${why})`)
+  }
+}
+
 /**
- * The private work dir of one compose (CACHEDIR/work/PID), its command log
- * (kept under CACHEDIR/logs so its path stays valid after a failure), and
- * the abort signal SIGINT and SIGTERM trip.
+ * The private work dir of one command (CACHEDIR/work/PID), its command log
+ * (kept under CACHEDIR/logs so its path stays valid after a failure), the
+ * abort signal SIGINT and SIGTERM trip, and the sandbox its jobs run in.
+ * Work dirs of dead commands are removed when the next one opens.
  */
 export class Workspace {
   readonly signal: AbortSignal
@@ -70,6 +99,8 @@ export class Workspace {
     readonly cacheDir: string,
     readonly workDir: string,
     readonly log: CommandLog,
+    private readonly namespace: BuildNamespace,
+    readonly sandbox: HostSandbox,
   ) {
     this.signal = this.controller.signal
     process.on('SIGINT', this.onSignal)
@@ -77,14 +108,62 @@ export class Workspace {
   }
 
   static async open(cacheDir: string, purpose: string): Promise<Workspace> {
-    if (/\s/.test(cacheDir)) throw new AptOstreeError(`the cache dir ${cacheDir} must not contain white space (mmdebstrap hooks split on it)`)
-    const workDir = path.join(cacheDir, 'work', String(process.pid))
-    await rm(workDir, {recursive: true, force: true})
-    await mkdir(workDir, {recursive: true})
-    await mkdir(path.join(cacheDir, 'logs'), {recursive: true})
+    if (/\s/.test(cacheDir)) throw new UsageError(`the cache dir ${cacheDir} must not contain white space (mmdebstrap hooks split on it)`)
+    if (VIRTUAL.some((root) => cacheDir === root || cacheDir.startsWith(`${root}/`))) throw new UsageError(`the cache dir ${cacheDir} is on a kernel file system (${VIRTUAL.join(', ')}); choose a directory on a disk`)
+    await makeDirectory(cacheDir, 'cache dir')
+    await makeDirectory(path.join(cacheDir, 'logs'), 'cache dir')
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
     const log = new CommandLog(path.join(cacheDir, 'logs', `${purpose}-${stamp}-${process.pid}.log`))
-    return new Workspace(cacheDir, workDir, log)
+    let namespace: BuildNamespace | undefined
+    try {
+      namespace = await BuildNamespace.open({log})
+      const sandbox = new HostSandbox(namespace, cacheDir)
+      const workspace = new Workspace(cacheDir, path.join(cacheDir, 'work', String(process.pid)), log, namespace, sandbox)
+      await workspace.sandboxDirectory('work')
+      await workspace.removeStaleWorkDirs()
+      await workspace.sandboxDirectory(path.join('work', String(process.pid)))
+      await writeFile(path.join(workspace.workDir, '.owner'), `${process.pid} ${await startTimeOf(process.pid)}\n`)
+      await pruneLogs(path.join(cacheDir, 'logs'), log.path)
+      return workspace
+    } catch (error) {
+      namespace?.close()
+      await log.close()
+      throw error
+    }
+  }
+
+  /**
+   * CACHEDIR/RELATIVE, made if need be and owned by the build namespace's
+   * root, which writes it from the sandbox. One left by another id range
+   * (root's /etc/subuid changed) is a cache no longer ours: removed.
+   */
+  async sandboxDirectory(relative: string): Promise<string> {
+    const directory = path.join(this.cacheDir, relative)
+    const {uid, gid} = this.namespace.root
+    const info = await stat(directory).catch(() => undefined)
+    if (info && info.uid !== uid) {
+      await this.sandbox.run(['rm', '-rf', '--one-file-system', this.sandbox.inside(directory)], {log: this.log}).catch(() => rm(directory, {recursive: true, force: true}))
+    }
+    await makeDirectory(directory, 'cache dir')
+    if (process.getuid?.() === 0) await chown(directory, uid, gid)
+    return directory
+  }
+
+  /** Work dirs whose command is gone (killed, say): a compose's is hundreds of MB. */
+  private async removeStaleWorkDirs(): Promise<void> {
+    const work = path.join(this.cacheDir, 'work')
+    for (const name of await readdir(work)) {
+      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue
+      const owner = (await readFile(path.join(work, name, '.owner'), 'utf8').catch(() => '')).trim().split(' ')
+      if (owner[1] !== undefined && owner[1] === (await startTimeOf(Number(name)))) continue
+      await this.removeTree(path.join(work, name))
+    }
+  }
+
+  /** Remove a directory the sandbox wrote, from inside it (its files belong to the build namespace). */
+  async removeTree(directory: string): Promise<void> {
+    await this.sandbox.run(['rm', '-rf', '--one-file-system', this.sandbox.inside(directory)], {log: this.log, label: 'rm of a work dir'}).catch(() => undefined)
+    await rm(directory, {recursive: true, force: true})
   }
 
   /**
@@ -93,6 +172,11 @@ export class Workspace {
    */
   interrupted(error: unknown): unknown {
     return this.signal.aborted && !(error instanceof InterruptedError) ? new InterruptedError(String(this.signal.reason)) : error
+  }
+
+  /** Who must own what the host writes for the sandbox to read: the build namespace's root, when we are root. */
+  get sandboxOwner(): {uid: number; gid: number} | undefined {
+    return process.getuid?.() === 0 ? this.namespace.root : undefined
   }
 
   /** The context a job of this workspace runs in. */
@@ -108,9 +192,19 @@ export class Workspace {
   /** Remove the work dir and release locks: on success, failure and interruption alike. */
   async dispose(): Promise<void> {
     for (const cleanup of this.cleanups.reverse()) await cleanup().catch(() => undefined)
-    await rm(this.workDir, {recursive: true, force: true})
+    await this.removeTree(this.workDir)
+    this.namespace.close()
     await this.log.close()
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
   }
+}
+
+/** Keep the newest KEPT_LOGS logs (and the current one). */
+async function pruneLogs(directory: string, current: string): Promise<void> {
+  const logs = await Promise.all(
+    (await readdir(directory)).filter((name) => name.endsWith('.log')).map(async (name) => ({file: path.join(directory, name), time: (await stat(path.join(directory, name)).catch(() => undefined))?.mtimeMs ?? 0})),
+  )
+  const old = logs.filter((log) => log.file !== current).sort((a, b) => b.time - a.time).slice(KEPT_LOGS - 1)
+  for (const log of old) await rm(log.file, {force: true})
 }

@@ -1,43 +1,43 @@
-import {mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
-import path from 'node:path'
-import {pathExists} from '../fs.js'
-import {run, type RunOptions} from '../tools/exec.js'
+import type {RunOptions} from '../tools/exec.js'
+import type {OstreeRepo} from '../tools/ostree.js'
 
 /** Bootstrapped trees kept: the newest few, so a cache dir does not grow without bound. */
 const KEEP = 2
+const REF_PREFIX = 'apt-ostree/bootstrap/'
 
 /**
- * Bootstrapped rootfs trees by bootstrap hash: a rebuild whose packages and
- * archive state did not change (a new postprocess script, a new file) starts
- * from a copy instead of running mmdebstrap again.
+ * Bootstrapped trees by bootstrap hash, kept as commits of the staging repo
+ * (whose objects the final commits share): a rebuild whose packages and
+ * archive state did not change starts from a checkout instead of running
+ * mmdebstrap again. The repo is checked (ostree fsck) before any reuse, so
+ * a damaged tree is built again instead of reused.
  */
-export class RootfsCache {
-  constructor(private readonly directory: string) {}
+export class BootstrapCache {
+  /** STAGING as the sandbox sees it: the trees belong to the build namespace. */
+  constructor(private readonly staging: OstreeRepo) {}
 
-  private entry(hash: string): string {
-    return path.join(this.directory, hash)
+  private ref(hash: string): string {
+    return REF_PREFIX + hash
   }
 
-  async has(hash: string): Promise<boolean> {
-    return pathExists(path.join(this.entry(hash), 'usr'))
+  /** The cached tree's commit, when there is a whole one. */
+  async find(hash: string): Promise<string | undefined> {
+    const commit = await this.staging.resolve(this.ref(hash))
+    return commit && (await this.staging.hasWholeCommit(commit)) ? commit : undefined
   }
 
-  /** Copy the cached tree to `target` (reflinks where the filesystem has them). */
-  async restore(hash: string, target: string, options: RunOptions): Promise<void> {
-    await run('cp', ['-a', '--reflink=auto', this.entry(hash), target], {label: 'cp of the cached tree', ...options})
+  /** Check the cached tree out to TARGET (which must not exist), as plain files. */
+  async restore(commit: string, target: string, options: RunOptions): Promise<void> {
+    await this.staging.checkout(commit, target, options)
   }
 
-  /** Store a copy of a freshly bootstrapped tree; the newest KEEP stay. */
+  /** Keep TREE (just bootstrapped) for its hash; only the newest KEEP trees stay. */
   async store(hash: string, tree: string, options: RunOptions): Promise<void> {
-    await mkdir(this.directory, {recursive: true})
-    const partial = `${this.entry(hash)}.partial-${process.pid}`
-    await rm(partial, {recursive: true, force: true})
-    await run('cp', ['-a', '--reflink=auto', tree, partial], {label: 'cp of the tree into the cache', ...options})
-    await rm(this.entry(hash), {recursive: true, force: true})
-    await rename(partial, this.entry(hash))
-    const entries = await Promise.all(
-      (await readdir(this.directory)).map(async (name) => ({name, time: (await stat(path.join(this.directory, name))).mtimeMs})),
-    )
-    for (const old of entries.sort((a, b) => b.time - a.time).slice(KEEP)) await rm(path.join(this.directory, old.name), {recursive: true, force: true})
+    // The time of storing orders the trees for pruning; the commit is never published.
+    const commit = await this.staging.commit({tree, timestamp: Math.floor(Date.now() / 1000)}, options)
+    await this.staging.setRef(this.ref(hash), commit, options)
+    const refs = (await this.staging.refs(REF_PREFIX, options)).filter((ref) => ref !== this.ref(hash))
+    const dated = await Promise.all(refs.map(async (ref) => ({ref, time: await this.staging.timestamp(ref)})))
+    for (const old of dated.sort((a, b) => b.time - a.time).slice(KEEP - 1)) await this.staging.deleteRef(old.ref, options)
   }
 }

@@ -1,59 +1,142 @@
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
+import {archiveDirectory, describePackages, storeDebs, storeIndices, writeLocalArchive, type ArchiveStore, type IndexFile} from '../archive/capture.js'
+import type {PackageFile} from '../archive/packages.js'
+import type {ReleaseState} from '../archive/releases.js'
 import {AptOstreeError, ExitCode, formatLocation, ToolError} from '../errors.js'
-import {mmdebstrap, simulate, type PackageSelection, type SimulatedPackage} from '../tools/mmdebstrap.js'
+import type {Sandbox} from '../sandbox/bwrap.js'
+import {mmdebstrapCommand, parseSimulation, simulateCommand, type PackageSelection, type SimulatedPackage} from '../tools/mmdebstrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import type {JobContext} from '../workspace.js'
 import {dpkgFilters, excludePreferences, renderSources} from './sources.js'
 
 export interface BootstrapInput {
   resolved: ResolvedTreefile
-  /** Where the rootfs is created (must not exist). */
-  target: string
-  /** Shared .deb cache: a second compose downloads nothing it already has. */
-  debCache: string
+  /** The InRelease of every repo suite, checked by the plan. */
+  releases: ReleaseState[]
+  /** The keyring each repo is checked with, by repo name (host paths under the cache dir). */
+  keyrings: Record<string, string>
+  store: ArchiveStore
+  sandbox: Sandbox
   sourceDateEpoch: number
-  /** Its scratch directory holds the sources and preferences files. */
+  /** Its scratch directory (under the cache dir) holds the local archive and the sources and preferences files. */
   context: JobContext & {scratch: string}
 }
 
-/** The treefile's package selection as mmdebstrap takes it. */
-function selection(resolved: ResolvedTreefile, sourcesFile: string, target: string): Omit<PackageSelection, 'writable'> {
-  return {
+/** A package of the resolved set, with the .deb the archive has for it. */
+export type ResolvedPackage = PackageFile & {release: ReleaseState}
+
+interface Prepared {
+  selection: PackageSelection
+  indices: IndexFile[]
+  archive: string
+  preferences?: string
+}
+
+/**
+ * The local archive with the repos' indices, and mmdebstrap's selection
+ * reading from it: the network is used here, by apt-ostree itself, and
+ * never again once package code runs.
+ */
+async function prepare(input: BootstrapInput, target: string): Promise<Prepared> {
+  const {resolved, sandbox, context} = input
+  const indices = await storeIndices(resolved, input.releases, input.store, context)
+  const archive = path.join(context.scratch, 'archive')
+  await writeLocalArchive(archive, input.releases, indices, [], input.store)
+  // mmdebstrap names the tree's sources file after this one (0000apt-ostree.sources): the upload of the kept one replaces it.
+  const sources = path.join(context.scratch, 'bootstrap', 'apt-ostree.sources')
+  await mkdir(path.dirname(sources), {recursive: true})
+  await writeFile(
+    sources,
+    renderSources(resolved, {
+      uris: (repoIndex) => resolved.treefile.repos[repoIndex].uris.map((_, uriIndex) => `copy://${sandbox.inside(path.join(archive, archiveDirectory(resolved.treefile.repos[repoIndex].name, uriIndex)))}`),
+      keyring: (name) => (input.keyrings[name] ? sandbox.inside(input.keyrings[name]) : undefined),
+    }),
+  )
+  const text = excludePreferences(resolved)
+  let preferences: string | undefined
+  if (text) {
+    preferences = path.join(context.scratch, 'preferences.d', 'apt-ostree-exclude.pref')
+    await mkdir(path.dirname(preferences), {recursive: true})
+    await writeFile(preferences, text)
+  }
+  const selection = {
     suite: resolved.treefile.repos[0].suites[0],
-    target,
-    sourcesFile,
+    target: sandbox.inside(target),
+    sourcesFile: sandbox.inside(sources),
     variant: resolved.treefile.variant,
     arch: resolved.arch,
     packages: resolved.packages.map((entry) => entry.spec),
     recommends: resolved.treefile.recommends,
     dpkgOptions: dpkgFilters(resolved),
   }
+  return {selection, indices, archive, preferences}
 }
 
-/** mmdebstrap with the treefile's repos, packages and dpkg filters. */
-export async function bootstrap(input: BootstrapInput): Promise<void> {
+async function simulate(input: BootstrapInput, prepared: Prepared): Promise<SimulatedPackage[]> {
+  const lines: string[] = []
+  const preferences = prepared.preferences ? input.sandbox.inside(path.dirname(prepared.preferences)) : undefined
+  // mmdebstrap makes its target even when it only simulates: one of its own.
+  const selection = {...prepared.selection, target: input.sandbox.inside(path.join(input.context.scratch, 'simulated-root'))}
+  await input.sandbox
+    .run(simulateCommand(selection, preferences), {
+      label: 'mmdebstrap --simulate',
+      log: input.context.log,
+      signal: input.context.signal,
+      setenv: {HOME: '/tmp'},
+      // Read line by line: the output is longer than the stderr tail a run keeps.
+      onLine: (line) => lines.push(line),
+    })
+    .catch((error: unknown) => {
+      throw locatePackageError(error, input.resolved)
+    })
+  return parseSimulation(lines)
+}
+
+/** `--dry-run`: the package set apt would install; only caches are written. */
+export async function resolvePackageSet(input: BootstrapInput): Promise<SimulatedPackage[]> {
+  return simulate(input, await prepare(input, path.join(input.context.scratch, 'rootfs')))
+}
+
+/**
+ * mmdebstrap with the treefile's packages into TARGET (a host path under the
+ * cache dir, which must not exist): the package set resolved against a local
+ * archive of the repos' indices, its .debs fetched and checked, then the
+ * bootstrap itself run from that archive in the sandbox, with no network.
+ * The tree keeps the treefile's own sources. Returns the packages installed.
+ */
+export async function bootstrap(input: BootstrapInput, target: string): Promise<ResolvedPackage[]> {
   const {resolved, context} = input
-  const workDir = context.scratch
-  const sourcesFile = path.join(workDir, 'apt-ostree.sources')
-  await writeFile(sourcesFile, renderSources(resolved))
-  const preferences = excludePreferences(resolved)
-  const preferencesFile = path.join(workDir, 'apt-ostree-exclude.pref')
-  if (preferences) await writeFile(preferencesFile, preferences)
-  await mkdir(input.debCache, {recursive: true})
-  await mmdebstrap(
-    {
-      ...selection(resolved, sourcesFile, input.target),
-      preferences: preferences ? preferencesFile : undefined,
-      debCache: input.debCache,
-      sourceDateEpoch: input.sourceDateEpoch,
-      writable: [workDir, input.debCache],
-    },
-    {log: context.log, signal: context.signal, onLine: (line) => context.progress(line)},
-  ).catch((error: unknown) => {
-    throw locatePackageError(error, resolved)
-  })
+  const prepared = await prepare(input, target)
+  context.progress('resolving the package set')
+  const wanted = await simulate(input, prepared)
+  const packages = await describePackages(prepared.indices, input.store, wanted)
+  await storeDebs(packages, resolved, input.store, context)
+  await writeLocalArchive(prepared.archive, input.releases, prepared.indices, packages, input.store)
+  const kept = path.join(context.scratch, 'apt-ostree.sources')
+  await writeFile(kept, renderSources(resolved))
+  await input.sandbox
+    .run(
+      mmdebstrapCommand({
+        ...prepared.selection,
+        preferences: prepared.preferences ? input.sandbox.inside(prepared.preferences) : undefined,
+        keptSources: input.sandbox.inside(kept),
+        keptSourcesName: '0000apt-ostree.sources',
+      }),
+      {
+        label: 'mmdebstrap',
+        log: context.log,
+        signal: context.signal,
+        onLine: (line) => context.progress(line),
+        // INITRD=No keeps the kernel's postinst (via dracut's hook) from
+        // building an initramfs that the ostreeify stage would throw away.
+        setenv: {INITRD: 'No', SOURCE_DATE_EPOCH: String(input.sourceDateEpoch), HOME: '/tmp'},
+      },
+    )
+    .catch((error: unknown) => {
+      throw locatePackageError(error, resolved)
+    })
+  return packages
 }
 
 /** apt's messages about a package, pointed at the treefile line that names it. */
@@ -77,18 +160,4 @@ function locatePackageError(error: unknown, resolved: ResolvedTreefile): unknown
     }
   }
   return error
-}
-
-/** `--dry-run`: the package set apt would install, in a throwaway directory; nothing else is written. */
-export async function resolvePackageSet(resolved: ResolvedTreefile, signal: AbortSignal): Promise<SimulatedPackage[]> {
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-dry-run-'))
-  try {
-    const sourcesFile = path.join(workDir, 'apt-ostree.sources')
-    await writeFile(sourcesFile, renderSources(resolved))
-    return await simulate({...selection(resolved, sourcesFile, path.join(workDir, 'rootfs')), writable: [workDir]}, {signal}).catch((error: unknown) => {
-      throw locatePackageError(error, resolved)
-    })
-  } finally {
-    await rm(workDir, {recursive: true, force: true})
-  }
 }

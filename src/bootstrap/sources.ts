@@ -1,21 +1,42 @@
+import {AptOstreeError} from '../errors.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 
-/** The treefile's repos as one deb822 sources file, keyrings as absolute paths. */
-export function renderSources(resolved: ResolvedTreefile): string {
+/** Where the bootstrap reads a repo from instead of its own URIs and keyring: a local archive. */
+export interface SourcesOverride {
+  uris: (repoIndex: number) => string[]
+  keyring: (repoName: string) => string | undefined
+}
+
+/**
+ * A deb822 field value: one line, no control characters. The schema already
+ * refuses such treefile strings; this keeps a generated file from ever
+ * taking one as syntax.
+ */
+function fieldValue(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new AptOstreeError(`internal: ${JSON.stringify(value)} cannot be a deb822 field value`)
+  return value
+}
+
+/**
+ * The treefile's repos as one deb822 sources file, keyrings as absolute
+ * paths: what the tree keeps, or with OVERRIDE what the bootstrap reads.
+ */
+export function renderSources(resolved: ResolvedTreefile, override?: SourcesOverride): string {
   return resolved.treefile.repos
-    .map((repo) => {
+    .map((repo, index) => {
       const fields: Array<[string, string]> = [
         ['Types', 'deb'],
-        ['URIs', repo.uris.join(' ')],
+        ['URIs', (override?.uris(index) ?? repo.uris).join(' ')],
         ['Suites', repo.suites.join(' ')],
         ['Components', repo.components.join(' ')],
         ['Architectures', resolved.arch],
       ]
-      const keyring = resolved.keyrings[repo.name]
+      const keyring = override ? override.keyring(repo.name) : resolved.keyrings[repo.name]
       if (keyring) fields.push(['Signed-By', keyring])
       if (repo.trusted) fields.push(['Trusted', 'yes'])
       if (!repo['check-valid-until']) fields.push(['Check-Valid-Until', 'no'])
-      return `# ${repo.name}\n${fields.map(([key, value]) => `${key}: ${value}`).join('\n')}\n`
+      return `# ${repo.name}\n${fields.map(([key, value]) => `${key}: ${fieldValue(value)}`).join('\n')}\n`
     })
     .join('\n')
 }

@@ -1,18 +1,17 @@
-import {readFile} from 'node:fs/promises'
 import path from 'node:path'
-import {sha256} from '../hash.js'
+import {fetchReleases} from '../archive/releases.js'
 import type {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {TOOL_VERSION} from '../version.js'
+import type {JobContext, Workspace} from '../workspace.js'
+import {snapshotInputs, type InputFiles} from './inputs.js'
 import type {ParentCommit, PlanInputs} from './plan.js'
-import {fetchReleases} from './releases.js'
 
 export interface GatherOptions {
   repo: OstreeRepo
   sourceDateEpoch?: number
   extraMetadata: Record<string, string>
   forceNocache: boolean
-  signal: AbortSignal
 }
 
 /** The ref's commit and what its metadata says, read once for the whole compose. */
@@ -28,23 +27,36 @@ export async function readParent(repo: OstreeRepo, ref: string): Promise<ParentC
   return {commit, timestamp, version: version[0], inputHash: inputHash[0], packages}
 }
 
-/** The I/O the plan needs: file digests, the repos' InRelease, the parent commit. */
-export async function gatherPlanInputs(resolved: ResolvedTreefile, options: GatherOptions): Promise<PlanInputs> {
-  const base = path.dirname(resolved.path)
-  const [digests, releases, parent] = await Promise.all([
-    Promise.all(resolved.referencedFiles.map(async (file) => [path.relative(base, file), sha256(await readFile(file))] as const)),
-    fetchReleases(resolved, options.signal),
+/** What the gathering step took: the plan's inputs, and the copies of the files the treefile names. */
+export interface Gathered {
+  inputs: PlanInputs
+  files: InputFiles
+}
+
+/**
+ * The I/O the plan needs, done once: the files the treefile names copied
+ * into the work dir and hashed, every repo suite's InRelease fetched and
+ * checked, the parent commit read.
+ */
+export async function gatherPlanInputs(resolved: ResolvedTreefile, workspace: Workspace, context: JobContext, options: GatherOptions): Promise<Gathered> {
+  const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
+  const keyrings = Object.fromEntries(Object.entries(resolved.keyrings).map(([name, keyring]) => [name, files.copies.get(keyring)!]))
+  const [releases, parent] = await Promise.all([
+    fetchReleases(resolved, keyrings, {...context, scratch: workspace.workDir}),
     readParent(options.repo, resolved.treefile.ref),
   ])
   return {
-    resolved,
-    fileDigests: Object.fromEntries(digests),
-    releases,
-    parent,
-    sourceDateEpoch: options.sourceDateEpoch,
-    extraMetadata: options.extraMetadata,
-    toolVersion: TOOL_VERSION,
-    now: new Date(),
-    forceNocache: options.forceNocache,
+    files,
+    inputs: {
+      resolved,
+      fileDigests: files.digests,
+      releases,
+      parent,
+      sourceDateEpoch: options.sourceDateEpoch,
+      extraMetadata: options.extraMetadata,
+      toolVersion: TOOL_VERSION,
+      now: new Date(),
+      forceNocache: options.forceNocache,
+    },
   }
 }

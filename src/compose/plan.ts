@@ -1,7 +1,7 @@
 import path from 'node:path'
 import {canonicalJson, sha256} from '../hash.js'
 import {printableTreefile, type ResolvedTreefile} from '../treefile/index.js'
-import type {ReleaseState} from './releases.js'
+import type {ReleaseState} from '../archive/releases.js'
 
 /** What the ref's current commit says about itself: the parent of the next one. */
 export interface ParentCommit {

@@ -1,21 +1,23 @@
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {RootfsCache} from '../bootstrap/cache.js'
+import {ArchiveStore} from '../archive/capture.js'
+import {BootstrapCache} from '../bootstrap/cache.js'
 import {bootstrap} from '../bootstrap/index.js'
-import {packageId} from '../dpkg/status.js'
-import {requireRoot} from '../errors.js'
-import {commitTree} from '../ostree/commit.js'
-import {CUSTOMIZE_STEPS, OSTREEIFY_STEPS, runSteps, type StageContext} from '../postprocess/index.js'
+import {UsageError} from '../errors.js'
+import {assertWritable, pathExists} from '../fs.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {Lock, Workspace} from '../workspace.js'
 import {gatherPlanInputs} from './gather.js'
+import {treefileWithCopies, type InputFiles} from './inputs.js'
 import {plan, type Plan} from './plan.js'
 import type {Reporter} from './reporter.js'
+import {runTreeWorker} from './run-worker.js'
+import {serializeTreefile} from './worker-protocol.js'
 
 export interface ComposeTreeOptions {
   resolved: ResolvedTreefile
-  /** The repo to commit to; created in archive mode when absent. Default: a bare-user repo in the cache. */
+  /** The repo to commit to; created in archive mode when absent. Default: the cache's bare-user staging repo. */
   repo?: string
   cacheDir: string
   forceNocache: boolean
@@ -56,83 +58,142 @@ export function diffPackages(before: string[], after: string[]): PackageDiff {
   }
 }
 
-/** The repo a compose writes to and, for an archive repo, the bare-user repo it commits through. */
-interface Repos {
-  target: OstreeRepo
-  /**
-   * An archive repo compresses every object it writes, even ones it has:
-   * the commit goes to a bare-user staging repo in the cache (which skips
-   * what it has) and is pulled from there, which compresses only new
-   * objects, in parallel.
-   */
-  staging: OstreeRepo
+/**
+ * Fail before any work when an output cannot be written: `--repo` must be
+ * absent, an empty directory or an OSTree repo (anything else would be
+ * made one, and ostree cleans its tmp/); the files the results go to must
+ * be writable and not directories.
+ */
+export async function checkOutputs(options: Pick<ComposeTreeOptions, 'repo' | 'writeCommitidTo' | 'writeComposejsonTo'>): Promise<void> {
+  if (options.repo) {
+    const repo = path.resolve(options.repo)
+    const info = await stat(repo).catch(() => undefined)
+    if (info && !info.isDirectory()) throw new UsageError(`--repo ${options.repo}: is a file, not an OSTree repo`)
+    if (info && !(await new OstreeRepo(repo).exists()) && (await readdir(repo)).length > 0) {
+      throw new UsageError(`--repo ${options.repo}: is neither an OSTree repo nor empty; give a new or empty directory, or an existing repo`)
+    }
+    if (!info) await assertWritable(path.join(repo, 'config'), 'repo')
+  }
+  for (const [flag, file] of [['--write-commitid-to', options.writeCommitidTo], ['--write-composejson-to', options.writeComposejsonTo]] as const) {
+    if (!file) continue
+    if ((await stat(file).catch(() => undefined))?.isDirectory()) throw new UsageError(`${flag} ${file}: is a directory`)
+    await assertWritable(file, flag.slice(2).replaceAll('-', ' '))
+  }
 }
 
+/** The repo a compose writes to, and the staging repo the sandbox commits to (the same one without --repo). */
+interface Repos {
+  target: OstreeRepo
+  /** The staging repo, as the host reads it and as the sandbox writes it. */
+  staging: OstreeRepo
+  stagingInside: OstreeRepo
+}
+
+/**
+ * The commit is made by the sandbox into a bare-user staging repo in the
+ * cache (which skips the objects it has); an archive --repo gets it with a
+ * checked `pull-local`, which compresses only new objects, in parallel.
+ */
 async function openRepos(options: ComposeTreeOptions, workspace: Workspace): Promise<Repos> {
-  const run = {log: workspace.log}
-  const target = new OstreeRepo(path.resolve(options.repo ?? path.join(options.cacheDir, 'repo')))
-  if (!(await target.exists())) {
-    await mkdir(target.path, {recursive: true})
-    await target.init(options.repo ? 'archive' : 'bare-user', run)
+  const stagingPath = path.join(workspace.cacheDir, 'staging-repo')
+  const stagingInside = new OstreeRepo(workspace.sandbox.inside(stagingPath), workspace.sandbox)
+  if (!(await pathExists(path.join(stagingPath, 'config')))) {
+    await workspace.sandboxDirectory('staging-repo')
+    await stagingInside.init('bare-user', {log: workspace.log})
   }
-  const repoLock = await Lock.acquire(path.join(target.path, 'apt-ostree.lock'), `repo ${target.path}`)
-  workspace.onDispose(() => repoLock.release())
-  if (!(await target.mode()).startsWith('archive')) return {target, staging: target}
-  const staging = new OstreeRepo(path.join(workspace.cacheDir, 'staging-repo'))
-  if (!(await staging.exists())) {
-    await mkdir(staging.path, {recursive: true})
-    await staging.init('bare-user', run)
+  const staging = new OstreeRepo(stagingPath)
+  let target = staging
+  if (options.repo) {
+    target = new OstreeRepo(path.resolve(options.repo))
+    if (!(await target.exists())) {
+      await mkdir(target.path, {recursive: true})
+      await target.init('archive', {log: workspace.log})
+    }
+    const repoLock = await Lock.acquire(path.join(target.path, 'apt-ostree.lock'), `repo ${target.path}`)
+    workspace.onDispose(() => repoLock.release())
   }
-  return {target, staging}
+  return {target, staging, stagingInside}
+}
+
+/** A staging repo that fails ostree fsck is a cache that lies: thrown away and started again, with a warning. */
+async function verifyStaging(repos: Repos, workspace: Workspace, warn: (message: string) => void): Promise<void> {
+  const problems = await repos.stagingInside.fsck({log: workspace.log, signal: workspace.signal})
+  if (problems.length === 0) return
+  warn(`the staging repo failed ostree fsck (${problems[0]}${problems.length > 1 ? `, and ${problems.length - 1} more` : ''}): building it again`)
+  await workspace.removeTree(repos.staging.path)
+  await workspace.sandboxDirectory('staging-repo')
+  await repos.stagingInside.init('bare-user', {log: workspace.log})
 }
 
 /**
  * bootstrap → customize → ostreeify → commit → publish, for a plan that has
- * something to do. Stages report through REPORTER; each is timed.
+ * something to do. Each stage is timed.
  */
-async function runStages(options: ComposeTreeOptions, planned: Plan, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<ComposeResult> {
-  const {resolved} = options
+async function runStages(options: ComposeTreeOptions, planned: Plan, files: InputFiles, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<ComposeResult> {
+  const {sandbox} = workspace
   const root = path.join(workspace.workDir, 'rootfs')
   const timings: Record<string, number> = {}
-  const stage = <T>(name: string, work: (context: StageContext, title: (text: string) => void) => Promise<T>): Promise<T> =>
-    reporter.stage(name, async ({progress, title}) => {
-      const start = performance.now()
-      try {
-        const context = {...workspace.job(progress, (message) => reporter.warn(message)), root, resolved, sourceDateEpoch: planned.sourceDateEpoch, version: planned.version, scratch: workspace.workDir}
-        return await work(context, title)
-      } finally {
-        timings[name] = Math.round((performance.now() - start) / 100) / 10
-      }
-    })
+  const context = (progress: (line: string) => void) => ({...workspace.job(progress, (message) => reporter.warn(message)), scratch: workspace.workDir})
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const start = performance.now()
+    try {
+      return await work()
+    } finally {
+      timings[name] = Math.round((performance.now() - start) / 100) / 10
+    }
+  }
 
-  const rootfsCache = new RootfsCache(path.join(workspace.cacheDir, 'rootfs'))
-  await stage('bootstrap', async (context, title) => {
-    if (!options.forceNocache && (await rootfsCache.has(planned.bootstrapHash))) {
-      title('bootstrap: reusing the cached tree')
-      await rootfsCache.restore(planned.bootstrapHash, root, context)
-      return
-    }
-    await bootstrap({resolved, target: root, debCache: path.join(workspace.cacheDir, 'debs'), sourceDateEpoch: planned.sourceDateEpoch, context})
-    context.progress('caching the bootstrapped tree')
-    await rootfsCache.store(planned.bootstrapHash, root, context)
-  })
-  await stage('customize', (context) => runSteps(CUSTOMIZE_STEPS, context))
-  await stage('ostreeify', (context) => runSteps(OSTREEIFY_STEPS, context))
-  const committed = await stage('commit', async (context, title) => {
-    context.progress(`ostree commit to ${repos.staging === repos.target ? repos.target.path : 'the staging repo'}`)
-    const result = await commitTree({repo: repos.staging, root, resolved, parent: planned.parent?.commit, version: planned.version, inputHash: planned.inputHash, timestamp: planned.timestamp, extraMetadata: options.extraMetadata}, context)
-    if (repos.staging !== repos.target) {
-      context.progress(`ostree pull-local into ${repos.target.path}`)
-      await repos.target.pullLocal(repos.staging.path, result.commit, context)
-      // Keep this commit's objects for the next build of the ref, drop older ones.
-      await repos.staging.setRef(planned.ref, result.commit, context)
-      await repos.staging.prune(context)
-    }
-    await repos.target.setRef(planned.ref, result.commit, context)
-    title(`commit ${result.commit.slice(0, 12)} to ${planned.ref}`)
-    return result
-  })
-  const packages = committed.packages.map(packageId)
+  const cache = new BootstrapCache(repos.stagingInside)
+  await timed('bootstrap', () =>
+    reporter.stage('bootstrap', async ({progress, title}) => {
+      const job = context(progress)
+      progress('checking the staging repo (ostree fsck)')
+      await verifyStaging(repos, workspace, job.warn)
+      const cached = options.forceNocache ? undefined : await cache.find(planned.bootstrapHash)
+      if (cached) {
+        title('bootstrap: reusing the cached tree')
+        await cache.restore(cached, sandbox.inside(root), job)
+        return
+      }
+      const keyrings = Object.fromEntries(Object.entries(options.resolved.keyrings).map(([name, keyring]) => [name, files.copies.get(keyring)!]))
+      const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+      await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sourceDateEpoch: planned.sourceDateEpoch, context: job}, root)
+      progress('caching the bootstrapped tree')
+      await cache.store(planned.bootstrapHash, sandbox.inside(root), job)
+    }),
+  )
+  const {result: committed, timings: workerTimings} = await runTreeWorker(
+      {
+      resolved: serializeTreefile(treefileWithCopies(options.resolved, files, (file) => sandbox.inside(file))),
+      root: sandbox.inside(root),
+      scratch: sandbox.inside(workspace.workDir),
+      stagingRepo: repos.stagingInside.path,
+      sourceDateEpoch: planned.sourceDateEpoch,
+      timestamp: planned.timestamp,
+      version: planned.version,
+      parent: planned.parent?.commit,
+      inputHash: planned.inputHash,
+      extraMetadata: options.extraMetadata,
+    },
+      sandbox,
+      reporter,
+      workspace.job(() => undefined, (message) => reporter.warn(message)),
+    )
+  Object.assign(timings, workerTimings)
+  await timed('publish', () =>
+    reporter.stage('publish', async ({progress, title}) => {
+      const job = context(progress)
+      if (repos.target !== repos.staging) {
+        progress(`ostree pull-local into ${repos.target.path}`)
+        await repos.target.pullLocal(repos.staging.path, committed.commit, job)
+      }
+      // The staging repo keeps this commit's objects for the next build of the ref, and drops older ones.
+      await repos.stagingInside.setRef(planned.ref, committed.commit, job)
+      await repos.stagingInside.prune(job)
+      if (repos.target !== repos.staging) await repos.target.setRef(planned.ref, committed.commit, job)
+      title(`commit ${committed.commit.slice(0, 12)} to ${planned.ref}`)
+    }),
+  )
   return {
     ref: planned.ref,
     repo: repos.target.path,
@@ -141,8 +202,8 @@ async function runStages(options: ComposeTreeOptions, planned: Plan, repos: Repo
     version: planned.version,
     timestamp: planned.timestamp,
     inputhash: planned.inputHash,
-    packages,
-    diff: diffPackages(planned.parent?.packages ?? [], packages),
+    packages: committed.packages,
+    diff: diffPackages(planned.parent?.packages ?? [], committed.packages),
     timings,
     unchanged: false,
   }
@@ -172,24 +233,23 @@ function unchangedResult(planned: Plan, repo: OstreeRepo, timings: Record<string
  * stage succeeded.
  */
 export async function composeTree(options: ComposeTreeOptions, reporter: Reporter): Promise<ComposeResult> {
-  requireRoot('compose tree')
-  await mkdir(options.cacheDir, {recursive: true})
+  await checkOutputs(options)
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'compose')
   try {
     const cacheLock = await Lock.acquire(path.join(workspace.cacheDir, 'apt-ostree.lock'), `cache dir ${options.cacheDir}`)
     workspace.onDispose(() => cacheLock.release())
     const repos = await openRepos(options, workspace)
     const start = performance.now()
-    const planned = await reporter.stage('plan', async ({title}) => {
-      const inputs = await gatherPlanInputs(options.resolved, {repo: repos.target, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, forceNocache: options.forceNocache, signal: workspace.signal})
-      const result = plan(inputs)
+    const {planned, files} = await reporter.stage('plan', async ({progress, title}) => {
+      const gathered = await gatherPlanInputs(options.resolved, workspace, workspace.job(progress, (message) => reporter.warn(message)), {repo: repos.target, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, forceNocache: options.forceNocache})
+      const result = plan(gathered.inputs)
       title(result.unchanged ? 'plan: no apparent changes since previous commit' : `plan: input ${result.inputHash.slice(0, 12)}`)
-      return result
+      return {planned: result, files: gathered.files}
     })
     const planSeconds = Math.round((performance.now() - start) / 100) / 10
     const result = planned.unchanged
       ? unchangedResult(planned, repos.target, {plan: planSeconds})
-      : await runStages(options, planned, repos, workspace, reporter).then((composed) => ({...composed, timings: {plan: planSeconds, ...composed.timings}}))
+      : await runStages(options, planned, files, repos, workspace, reporter).then((composed) => ({...composed, timings: {plan: planSeconds, ...composed.timings}}))
     if (options.writeCommitidTo) await writeFile(options.writeCommitidTo, result.commit)
     if (options.writeComposejsonTo) await writeFile(options.writeComposejsonTo, JSON.stringify(result, null, 2) + '\n')
     return result
@@ -199,3 +259,4 @@ export async function composeTree(options: ComposeTreeOptions, reporter: Reporte
     await workspace.dispose()
   }
 }
+

@@ -1,3 +1,4 @@
+import type {Sandbox} from '../sandbox/bwrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import type {JobContext} from '../workspace.js'
 
@@ -12,6 +13,8 @@ export interface StageContext extends JobContext {
   version?: string
   /** A directory outside the tree for a step's own files. */
   scratch: string
+  /** Where the tree's own programs run (dracut, systemctl, scripts). */
+  sandbox: Sandbox
 }
 
 /** A named step of the customize or ostreeify stage: small, ordered, testable on a fixture tree. */

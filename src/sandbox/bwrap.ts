@@ -1,62 +1,155 @@
+import path from 'node:path'
+import {AptOstreeError} from '../errors.js'
 import {run, type RunOptions, type RunResult} from '../tools/exec.js'
+import type {BuildNamespace} from './namespace.js'
 
 /** A PATH that finds the tree's own tools first; usrmerge makes /bin and /sbin links. */
-const TREE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+/** Processes a sandbox may have at once: builds need a few hundred; a fork bomb stops here. */
+export const SANDBOX_PROCESSES = 1024
 
-export interface TreeSandboxOptions extends RunOptions {
-  /** Extra environment inside the sandbox (the sandbox starts from an empty one). */
+/**
+ * Where the sandbox finds what it works on. The cache directory (work
+ * dirs, the staging repo, the caches) is bound here read-write, whatever
+ * host path it has: the build namespace's root may not be able to reach the
+ * host path itself (under root's 0700 home, say).
+ */
+export const SANDBOX_CACHE = '/run/apt-ostree/cache'
+
+export interface SandboxOptions extends RunOptions {
+  /** Host paths bound read-only: `host path -> path inside`. */
+  readOnly?: Array<[string, string]>
+  /** Environment inside, which starts empty but for PATH, LANG and HOME. */
   setenv?: Record<string, string>
-  /** Read-only binds `host path -> path inside`, applied after the fresh /tmp. */
-  roBinds?: Array<[string, string]>
-  /** Writable binds `host path -> path inside`. */
+}
+
+export interface TreeSandboxOptions extends SandboxOptions {
+  /** Read-write binds into the tree: `host path -> path inside` (a sysroot, an output directory). */
   binds?: Array<[string, string]>
 }
 
 /**
- * Run a command with a rootfs as `/`: fresh /proc, /dev and /tmp, every
- * namespace unshared (no network), an empty environment but for PATH, LANG
- * and what the caller sets. The process dies with us.
+ * Where everything a treefile or a package brings runs, and every tool step
+ * that must see the tree's owners: the build namespace's root, which holds
+ * no capability over the host; the host read-only (only the job's own
+ * directories writable), no network, its own /tmp, /run, /proc and
+ * process ids, the basic device nodes, at most SANDBOX_PROCESSES processes.
  */
-export function runInTree(root: string, command: string[], options: TreeSandboxOptions = {}): Promise<RunResult> {
-  const env = {PATH: TREE_PATH, LANG: 'C.UTF-8', HOME: '/root', ...options.setenv}
-  const args = [
+export interface Sandbox {
+  /** Where a host path under the cache directory is inside the sandbox. */
+  inside(hostPath: string): string
+  /** A program of the host, in that view of the host. */
+  run(command: string[], options?: SandboxOptions): Promise<RunResult>
+  /** Code of the tree: COMMAND with ROOT as `/`, inside the same sandbox. */
+  runInTree(root: string, command: string[], options?: TreeSandboxOptions): Promise<RunResult>
+}
+
+function environment(options: SandboxOptions): Record<string, string> {
+  return {PATH, LANG: 'C.UTF-8', HOME: '/root', ...options.setenv}
+}
+
+/**
+ * bwrap with ROOT as `/` for tree code, run from inside the sandbox (as the
+ * build namespace's root, the host's bwrap, not the tree's): its own mount
+ * and pid namespaces, a fresh /proc, /dev, /tmp and /run.
+ */
+function treeCommand(root: string, command: string[], options: TreeSandboxOptions): string[] {
+  return [
+    'bwrap',
     '--bind', root, '/',
     '--dev', '/dev',
     '--proc', '/proc',
     '--tmpfs', '/tmp',
     '--tmpfs', '/run',
     ...(options.binds ?? []).flatMap(([from, to]) => ['--bind', from, to]),
-    ...(options.roBinds ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
-    '--unshare-all',
+    ...(options.readOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
     '--die-with-parent',
     '--new-session',
     '--clearenv',
-    ...Object.entries(env).flatMap(([key, value]) => ['--setenv', key, value]),
+    ...Object.entries(environment(options)).flatMap(([key, value]) => ['--setenv', key, value]),
     '--chdir', '/',
     '--',
     ...command,
   ]
-  return run('bwrap', args, {label: `${command[0]} in the tree`, ...options})
 }
 
-/**
- * Run a host command with the whole host read-only and only `writable`
- * directories writable: how mmdebstrap runs, so a bug in it or in a
- * maintainer script cannot touch the host.
- */
-export function runOnReadOnlyHost(command: string[], writable: string[], options: RunOptions & {setenv?: Record<string, string>} = {}): Promise<RunResult> {
-  const args = [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    // /tmp first: binds below it must come after or the tmpfs hides them.
-    '--tmpfs', '/tmp',
-    ...writable.flatMap((directory) => ['--bind', directory, directory]),
-    '--unshare-pid',
-    '--die-with-parent',
-    ...Object.entries(options.setenv ?? {}).flatMap(([key, value]) => ['--setenv', key, value]),
-    '--',
-    ...command,
-  ]
-  return run('bwrap', args, {label: command[0], ...options})
+/** The sandbox as seen from the host: each job enters the build namespace. */
+export class HostSandbox implements Sandbox {
+  constructor(
+    private readonly namespace: BuildNamespace,
+    private readonly cacheDir: string,
+  ) {}
+
+  inside(hostPath: string): string {
+    const relative = path.relative(this.cacheDir, hostPath)
+    if (relative.startsWith('..') || path.isAbsolute(relative)) throw new AptOstreeError(`internal: ${hostPath} is not in the cache directory ${this.cacheDir}`)
+    return path.posix.join(SANDBOX_CACHE, relative)
+  }
+
+  async run(command: string[], options: SandboxOptions = {}): Promise<RunResult> {
+    const descriptors = this.namespace.openDescriptors()
+    const fds = descriptors.setup === undefined ? [descriptors.run] : [descriptors.setup, descriptors.run]
+    const [setupFd, runFd] = descriptors.setup === undefined ? [undefined, 3] : [3, 4]
+    try {
+      const args = [
+        // Mounts are made here, in the setup namespace; the job cannot change them.
+        '--ro-bind', '/', '/',
+        // The host's /proc is replaced by the job's own below (a fresh proc
+        // needs a writable one to mount over, and keeps nested mounts possible).
+        '--bind', '/proc', '/proc',
+        '--dev', '/dev',
+        '--perms', '1777', '--tmpfs', '/tmp',
+        '--perms', '0755', '--tmpfs', '/run',
+        // bwrap makes a bind's missing parents 0700, which the build namespace's root could not enter.
+        '--perms', '0755', '--dir', path.posix.dirname(SANDBOX_CACHE),
+        '--bind', this.cacheDir, SANDBOX_CACHE,
+        ...(options.readOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
+        '--unshare-net',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--unshare-cgroup-try',
+        '--die-with-parent',
+        '--new-session',
+        '--clearenv',
+        ...Object.entries(environment(options)).flatMap(([key, value]) => ['--setenv', key, value]),
+        ...(setupFd === undefined ? [] : ['--userns', String(setupFd)]),
+        '--userns2', String(runFd),
+        // The job's capabilities are the run namespace's root's, over nothing but its own namespaces.
+        '--cap-add', 'ALL',
+        '--',
+        // Root of the run namespace (we enter it as root's unmapped uid).
+        'setpriv', '--reuid=0', '--regid=0', '--clear-groups', '--',
+        'prlimit', `--nproc=${SANDBOX_PROCESSES}`, '--',
+        'unshare', '--pid', '--fork', '--mount', '--mount-proc', '--kill-child', '--',
+        ...command,
+      ]
+      return await run('bwrap', args, {label: command[0], ...options, passFds: fds})
+    } finally {
+      descriptors.close()
+    }
+  }
+
+  /** ROOT, and the sources of its binds, are paths inside (under SANDBOX_CACHE). */
+  runInTree(root: string, command: string[], options: TreeSandboxOptions = {}): Promise<RunResult> {
+    return this.run(treeCommand(root, command, options), {label: `${command[0]} in the tree`, ...options})
+  }
+}
+
+/** The sandbox as seen from a process already in it (the tree worker): jobs run as they are, paths are inside paths. */
+export class InsideSandbox implements Sandbox {
+  inside(insidePath: string): string {
+    return insidePath
+  }
+
+  run(command: string[], options: SandboxOptions = {}): Promise<RunResult> {
+    return run(command[0], command.slice(1), {label: command[0], ...options})
+  }
+
+  runInTree(root: string, command: string[], options: TreeSandboxOptions = {}): Promise<RunResult> {
+    return run('bwrap', treeCommand(root, command, options).slice(1), {label: `${command[0]} in the tree`, ...options})
+  }
 }

@@ -42,11 +42,18 @@ export interface RunOptions {
   captureStdout?: boolean
   /** Stream stdout to this file descriptor or stream instead of capturing it. */
   stdout?: Options['stdout']
+  /** Open file descriptors the child gets as its fds 3, 4, ... (bwrap's --userns). */
+  passFds?: number[]
 }
 
 export interface RunResult {
   stdout: string
   stderr: string
+}
+
+/** Something that runs a command somewhere (the sandbox does): what a tool wrapper is given to run through. */
+export interface CommandRunner {
+  run(command: string[], options?: RunOptions): Promise<RunResult>
 }
 
 /**
@@ -67,8 +74,7 @@ export async function run(command: string, args: string[], options: RunOptions =
     reject: false,
     cancelSignal: signal,
     forceKillAfterDelay: 5000,
-    stdout: options.stdout ?? 'pipe',
-    stderr: 'pipe',
+    stdio: ['pipe', options.stdout ?? 'pipe', 'pipe', ...(options.passFds ?? [])] as Options['stdio'],
     stripFinalNewline: false,
     maxBuffer: 1024 * 1024 * 1024,
     buffer: {stdout: options.captureStdout ?? true, stderr: false},

@@ -1,33 +1,33 @@
-import {runOnReadOnlyHost} from '../sandbox/bwrap.js'
-import type {RunOptions} from './exec.js'
+// mmdebstrap's command lines. They run in the sandbox (src/sandbox), which
+// makes mmdebstrap's root the build namespace's: its unshare mode then only
+// adds the mount and pid namespaces of its chroot.
 
 /** What to install: the part of mmdebstrap's command line a simulation shares. */
 export interface PackageSelection {
   suite: string
+  /** The deb822 sources file, a path inside the sandbox. */
   sourcesFile: string
   variant: string
   arch: string
   packages: string[]
   recommends: boolean
   dpkgOptions: string[]
-  /** Where mmdebstrap works (must not exist yet). */
+  /** Where mmdebstrap works (must not exist yet), inside the sandbox. */
   target: string
-  /** Directories mmdebstrap may write: the work dir and the cache. */
-  writable: string[]
 }
 
 export interface MmdebstrapOptions extends PackageSelection {
-  /** Host files copied into /etc/apt/preferences.d before anything is installed. */
+  /** apt preferences copied into /etc/apt/preferences.d before anything is installed. */
   preferences?: string
-  /** Host directory of .debs synced in before and out after: the download cache. */
-  debCache: string
-  sourceDateEpoch: number
+  /** The sources file the tree keeps (the treefile's own repos), uploaded over the one the bootstrap used. */
+  keptSources: string
+  /** The name mmdebstrap gives the sources file in the tree. */
+  keptSourcesName: string
 }
 
 function selectionArgs(selection: PackageSelection): string[] {
   return [
-    'mmdebstrap',
-    '--mode=root',
+    '--mode=unshare',
     `--variant=${selection.variant}`,
     `--architectures=${selection.arch}`,
     ...(selection.packages.length ? [`--include=${selection.packages.join(',')}`] : []),
@@ -37,54 +37,50 @@ function selectionArgs(selection: PackageSelection): string[] {
   ]
 }
 
-/**
- * mmdebstrap in root mode, itself inside bubblewrap with the host read-only.
- * INITRD=No keeps the kernel's postinst (via dracut's hook) from building an
- * initramfs that the ostreeify stage would throw away.
- */
-export async function mmdebstrap(options: MmdebstrapOptions, run: RunOptions): Promise<void> {
-  const args = [
+/** The bootstrap, from a local archive (copy:// sources), writing nothing outside the target. */
+export function mmdebstrapCommand(options: MmdebstrapOptions): string[] {
+  return [
+    'mmdebstrap',
     ...selectionArgs(options),
-    // Keep the downloaded essential .debs until sync-out has copied them.
-    '--skip=essential/unlink',
-    '--setup-hook=mkdir -p "$1/var/cache/apt/archives" "$1/etc/apt/preferences.d"',
-    `--setup-hook=sync-in ${options.debCache} /var/cache/apt/archives/`,
+    '--setup-hook=mkdir -p "$1/etc/apt/preferences.d"',
     ...(options.preferences ? [`--setup-hook=copy-in ${options.preferences} /etc/apt/preferences.d/`] : []),
-    `--customize-hook=sync-out /var/cache/apt/archives ${options.debCache}`,
+    `--customize-hook=upload ${options.keptSources} /etc/apt/sources.list.d/${options.keptSourcesName}`,
     options.suite,
     options.target,
     options.sourcesFile,
   ]
-  await runOnReadOnlyHost(args, options.writable, {
-    ...run,
-    label: 'mmdebstrap',
-    setenv: {INITRD: 'No', SOURCE_DATE_EPOCH: String(options.sourceDateEpoch), LANG: 'C.UTF-8'},
-  })
+}
+
+/**
+ * apt's simulation of the install (mmdebstrap --simulate): the package set
+ * resolved, nothing downloaded or installed. mmdebstrap runs no hooks when
+ * simulating, so preferences (exclude-packages) come as an apt option.
+ */
+export function simulateCommand(selection: PackageSelection, preferencesDirectory?: string): string[] {
+  return [
+    'mmdebstrap',
+    ...selectionArgs(selection),
+    ...(preferencesDirectory ? [`--aptopt=Dir::Etc::PreferencesParts "${preferencesDirectory}"`] : []),
+    '--simulate',
+    '--verbose',
+    selection.suite,
+    selection.target,
+    selection.sourcesFile,
+  ]
 }
 
 export interface SimulatedPackage {
   name: string
   version: string
+  architecture: string
 }
 
-/**
- * apt's simulation of the install (mmdebstrap --simulate): the package set,
- * resolved against the repos, with nothing downloaded or installed. mmdebstrap
- * runs no hooks when simulating, so apt preferences (exclude-packages) do not
- * apply here.
- */
-export async function simulate(selection: PackageSelection, run: RunOptions): Promise<SimulatedPackage[]> {
-  const packages = new Map<string, string>()
-  await runOnReadOnlyHost([...selectionArgs(selection), '--simulate', '--verbose', selection.suite, selection.target, selection.sourcesFile], selection.writable, {
-    ...run,
-    label: 'mmdebstrap --simulate',
-    setenv: {LANG: 'C.UTF-8'},
-    // Read line by line: the output is longer than the stderr tail a run keeps.
-    onLine: (line) => {
-      const inst = /^Inst (\S+) \((\S+)/.exec(line)
-      if (inst) packages.set(inst[1], inst[2])
-      run.onLine?.(line)
-    },
-  })
-  return [...packages].map(([name, version]) => ({name, version})).sort((a, b) => (a.name < b.name ? -1 : 1))
+/** The packages of apt's "Inst NAME (VERSION ORIGIN [ARCH])" lines, each once, by name. */
+export function parseSimulation(lines: string[]): SimulatedPackage[] {
+  const packages = new Map<string, SimulatedPackage>()
+  for (const line of lines) {
+    const inst = /^Inst (\S+) \((\S+) .*\[([^\]]+)\]\)/.exec(line)
+    if (inst) packages.set(inst[1], {name: inst[1], version: inst[2], architecture: inst[3]})
+  }
+  return [...packages.values()].sort((a, b) => (a.name < b.name ? -1 : 1))
 }

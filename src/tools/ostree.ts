@@ -3,14 +3,23 @@ import path from 'node:path'
 import {ToolError} from '../errors.js'
 import {canonicalJson} from '../hash.js'
 import {pathExists} from '../fs.js'
-import {run, type RunOptions} from './exec.js'
+import {run, type CommandRunner, type RunOptions} from './exec.js'
 
 /** The host's ostree, for repository operations (the target's own ostree runs in the tree). */
 export class OstreeRepo {
-  constructor(readonly path: string) {}
+  /**
+   * PATH as RUNNER sees it: a repo the sandbox writes (the staging repo) is
+   * changed only through it, so every file in it has the owners it expects.
+   */
+  constructor(
+    readonly path: string,
+    private readonly runner?: CommandRunner,
+  ) {}
 
   private ostree(args: string[], options: RunOptions = {}): Promise<{stdout: string}> {
-    return run('ostree', [...args, `--repo=${this.path}`], {label: `ostree ${args[0]}`, ...options})
+    const command = ['ostree', ...args, `--repo=${this.path}`]
+    const labelled = {label: `ostree ${args[0]}`, ...options}
+    return this.runner ? this.runner.run(command, labelled) : run(command[0], command.slice(1), labelled)
   }
 
   async exists(): Promise<boolean> {
@@ -27,9 +36,46 @@ export class OstreeRepo {
     return /^mode\s*=\s*(\S+)/m.exec(config)?.[1] ?? 'bare'
   }
 
-  /** Copy a commit and its objects from another local repo. */
+  /**
+   * Copy a commit and its objects from another local repo, checking each
+   * object's checksum as it comes (--untrusted): a damaged object in SOURCE
+   * fails the pull instead of landing here.
+   */
   async pullLocal(source: string, commit: string, options: RunOptions = {}): Promise<void> {
-    await this.ostree(['pull-local', source, commit], options)
+    await this.ostree(['pull-local', '--untrusted', source, commit], options)
+  }
+
+  /** Check every object of the repo against its checksum: what is wrong, one line each; none when the repo is sound. */
+  async fsck(options: RunOptions = {}): Promise<string[]> {
+    try {
+      await this.ostree(['fsck'], options)
+      return []
+    } catch (error) {
+      if (!(error instanceof ToolError)) throw error
+      const problems = error.stderr.filter((line) => /corrupt|missing|partial/i.test(line))
+      return problems.length > 0 ? problems : error.stderr.slice(-1)
+    }
+  }
+
+  /** Whether the repo holds the whole commit (not a partial one, some of whose objects are missing). */
+  async hasWholeCommit(commit: string): Promise<boolean> {
+    return (await this.hasCommit(commit)) && !(await pathExists(path.join(this.path, 'state', `${commit}.commitpartial`)))
+  }
+
+  /** Check a commit out into DESTINATION as plain files, never hard links into the repo (the tree is edited in place). */
+  async checkout(commit: string, destination: string, options: RunOptions = {}): Promise<void> {
+    await this.ostree(['checkout', '--force-copy', commit, destination], options)
+  }
+
+  /** The refs that start with PREFIX. */
+  async refs(prefix: string, options: RunOptions = {}): Promise<string[]> {
+    const {stdout} = await this.ostree(['refs', prefix.replace(/\/$/, '')], options)
+    return stdout.split('\n').filter(Boolean).map((ref) => (ref.startsWith(prefix) ? ref : path.posix.join(prefix, ref)))
+  }
+
+  /** Delete a ref (its objects go at the next prune). */
+  async deleteRef(ref: string, options: RunOptions = {}): Promise<void> {
+    await this.ostree(['refs', '--delete', ref], options)
   }
 
   /** Delete objects no ref reaches. */

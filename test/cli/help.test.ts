@@ -1,21 +1,18 @@
-import {readFileSync} from 'node:fs'
-import path from 'node:path'
 import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
-import {repoRoot, runCli} from '../helpers/cli.js'
+import {runSourceCli, SOURCE_CLI} from '../helpers/cli.js'
+import {commandFacts} from '../helpers/commands.js'
 
 // Every command reads like its peers (podman, skopeo, rpm-ostree): --help
 // with examples, --json for scripts, --quiet for CI logs.
-const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {
-  commands: Record<string, {examples?: string[]; flags: Record<string, unknown>}>
-}
-const commands = Object.keys(manifest.commands).filter((id) => !id.startsWith('autocomplete')).sort()
+const facts = await commandFacts()
+const commands = Object.keys(facts).sort()
 
 describe('every command', () => {
   it.each(commands)('%s: --help shows examples; --json and --quiet exist', async (id) => {
-    expect(manifest.commands[id].examples?.length ?? 0).toBeGreaterThan(0)
-    expect(Object.keys(manifest.commands[id].flags)).toEqual(expect.arrayContaining(['json', 'quiet']))
-    const help = await runCli([...id.split(':'), '--help'])
+    expect(facts[id].examples.length).toBeGreaterThan(0)
+    expect(Object.keys(facts[id].flags)).toEqual(expect.arrayContaining(['json', 'quiet']))
+    const help = await runSourceCli([...id.split(':'), '--help'])
     expect(help.exitCode).toBe(0)
     expect(help.stdout).toMatch(/^EXAMPLES$/m)
   })
@@ -26,7 +23,7 @@ describe('every command', () => {
     ['a terminal with NO_COLOR', true, {NO_COLOR: '1'}, false],
     ['a pipe with FORCE_COLOR (asked for)', false, {FORCE_COLOR: '1'}, true],
   ] as const)('colours on %s', async (_, terminal, extra, coloured) => {
-    const command = ['node', path.join(repoRoot, 'bin/run.js'), 'compose', 'tree', '--help']
+    const command = ['node', SOURCE_CLI, 'compose', 'tree', '--help']
     // script(1) gives the CLI a pseudo-terminal, as an interactive shell does.
     const [file, args] = terminal ? ['script', ['-qc', command.join(' '), '/dev/null']] : [command[0], command.slice(1)]
     // An interactive shell: a colour-capable TERM and no CI variable (chalk
@@ -40,7 +37,7 @@ describe('every command', () => {
   })
 
   it('shell completion comes from oclif\'s autocomplete plugin', async () => {
-    const script = await runCli(['autocomplete', 'script', 'bash'])
+    const script = await runSourceCli(['autocomplete', 'script', 'bash'])
     expect(script.exitCode).toBe(0)
     expect(script.stdout).toContain('apt-ostree')
   })

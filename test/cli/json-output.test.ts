@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {runCli} from '../helpers/cli.js'
+import {runSourceCli} from '../helpers/cli.js'
 import {outputSchemaErrors} from '../helpers/output-schema.js'
 import {writePassingFixture} from '../lint/fixture.js'
 
@@ -13,7 +13,7 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-json-'))
 afterAll(() => rmSync(work, {recursive: true, force: true}))
 
 const json = async (args: string[]): Promise<{exitCode: number; document: unknown}> => {
-  const result = await runCli([...args, '--json'])
+  const result = await runSourceCli([...args, '--json'])
   return {exitCode: result.exitCode, document: JSON.parse(result.stdout)}
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {afterEach, beforeEach, expect, test} from 'vitest'
 import YAML from 'yaml'
 import {LINT_RULES} from '../../src/lint/rules/index.js'
-import {runCli, STACK_FRAME} from '../helpers/cli.js'
+import {runSourceCli, STACK_FRAME} from '../helpers/cli.js'
 import {directory, passingFixture, put} from './fixture.js'
 import {gzip, tarOf, writeLayout} from './oci-fixture.js'
 
@@ -15,7 +15,7 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(root, {recursive: true, force: true}))
 
-const lint = (...args: string[]) => runCli(['container', 'lint', ...args])
+const lint = (...args: string[]) => runSourceCli(['container', 'lint', ...args])
 const makeVarRunADirectory = (): void => {
   rmSync(path.join(root, 'var/run'))
   directory(root, 'var/run')

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, describe, expect, it} from 'vitest'
-import {runCli, STACK_FRAME} from '../helpers/cli.js'
+import {runSourceCli, STACK_FRAME} from '../helpers/cli.js'
 
 // Bad image options fail before any compose work, with one clear line and
 // exit 2 (usage) or 1 (the output cannot be written), and leave nothing behind.
@@ -15,7 +15,7 @@ afterAll(async () => {
   rmSync(work, {recursive: true, force: true})
 })
 
-const compose = (...extra: string[]) => runCli(['compose', 'tree', treefile, '--cachedir', cache, ...extra])
+const compose = (...extra: string[]) => runSourceCli(['compose', 'tree', treefile, '--cachedir', cache, ...extra])
 
 describe('image options', () => {
   it.each([

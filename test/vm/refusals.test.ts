@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {runCli, STACK_FRAME} from '../helpers/cli.js'
+import {runSourceCli, STACK_FRAME} from '../helpers/cli.js'
 import {tarOf, writeLayout} from '../lint/oci-fixture.js'
 
 // vm boot and compose disk-image refuse what they cannot boot, before any
@@ -15,7 +15,7 @@ describe('vm boot and compose disk-image refuse', () => {
   it('an image without a bootc label', async () => {
     const layout = path.join(work, 'plain')
     writeLayout(layout, [await tarOf([{name: 'hello', content: 'hi'}])], 'latest')
-    const result = await runCli(['vm', 'boot', `oci:${layout}`, '--cachedir', cache])
+    const result = await runSourceCli(['vm', 'boot', `oci:${layout}`, '--cachedir', cache])
     expect(result.stderr.trim()).toBe(`oci:${layout}:latest: not a bootable image (no containers.bootc or ostree.bootable label)`)
     expect(result.exitCode).toBe(1)
   })
@@ -28,7 +28,7 @@ describe('vm boot and compose disk-image refuse', () => {
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', '/etc/hostname/x.raw'], 1, '/etc/hostname/x.raw: cannot write the disk image there (a parent is not a directory)'],
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', path.join(work, 'x.raw')], 1, '/nonexistent/repo: not an OSTree repo'],
   ])('%j', async (args, exitCode, message) => {
-    const result = await runCli([...(args as string[]), '--cachedir', cache])
+    const result = await runSourceCli([...(args as string[]), '--cachedir', cache])
     expect(result.stderr.trim()).toBe(message)
     expect(result.exitCode).toBe(exitCode)
     expect(result.stderr).not.toMatch(STACK_FRAME)

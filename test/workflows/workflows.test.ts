@@ -4,6 +4,7 @@ import {convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow} from '@a
 import {describe, expect, test} from 'vitest'
 import {parse} from 'yaml'
 import {repoRoot} from '../helpers/cli.js'
+import {commandFacts} from '../helpers/commands.js'
 
 // An actionlint-style check of .gitea/workflows: GitHub's own workflow parser
 // (schema and expressions, which Gitea Actions follows), then what only this
@@ -32,12 +33,7 @@ function runSteps(workflow: Workflow): Step[] {
   return Object.values(workflow.jobs).flatMap((job) => job.steps.filter((step) => step.run !== undefined))
 }
 
-interface ManifestFlag {
-  char?: string
-  allowNo?: boolean
-}
-
-const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {flags: Record<string, ManifestFlag>}>}
+const manifest = {commands: await commandFacts()}
 
 /** Each `./bin/run.js ...` command line of a script (continuation lines joined), as words. */
 function cliInvocations(script: string): string[][] {

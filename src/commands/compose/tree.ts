@@ -4,7 +4,7 @@ import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
 import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
 import {UsageError} from '../../errors.js'
-import {resolvePackageSet} from '../../bootstrap/index.js'
+import {dryRun} from '../../compose/dry-run.js'
 import {loadTreefile, printableTreefile, type ResolvedTreefile} from '../../treefile/index.js'
 
 export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
@@ -47,17 +47,10 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
   }
 
   private async dryRun(resolved: ResolvedTreefile): Promise<unknown> {
-    const controller = new AbortController()
-    const abort = (signal: NodeJS.Signals): void => controller.abort(signal)
-    process.once('SIGINT', abort).once('SIGTERM', abort)
-    try {
-      const packages = (await resolvePackageSet(resolved, controller.signal)).map((pkg) => `${pkg.name}=${pkg.version}`)
-      if (!this.jsonEnabled()) this.log(packages.join('\n'))
-      this.note(`${packages.length} packages`)
-      return {packages}
-    } finally {
-      process.off('SIGINT', abort).off('SIGTERM', abort)
-    }
+    const packages = (await dryRun(resolved, (message) => this.note(`warning: ${message}`))).map((pkg) => `${pkg.name}=${pkg.version}`)
+    if (!this.jsonEnabled()) this.log(packages.join('\n'))
+    this.note(`${packages.length} packages`)
+    return {packages}
   }
 
   private printSummary(result: ComposeResult): void {

@@ -1,7 +1,6 @@
 import {chmod, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {ToolError} from '../../errors.js'
-import {runInTree} from '../../sandbox/bwrap.js'
 import type {TreeStep} from '../step.js'
 import {failureAt, originOf} from '../../treefile/index.js'
 import type {Located} from '../../treefile/location.js'
@@ -37,8 +36,8 @@ export const postprocessScripts: TreeStep = {
       for (const script of scripts) {
         context.progress(script.name)
         const inside = `/tmp/apt-ostree-${path.basename(script.file)}`
-        await runInTree(context.root, [inside], {
-          roBinds: [[script.file, inside]],
+        await context.sandbox.runInTree(context.root, [inside], {
+          readOnly: [[script.file, inside]],
           setenv: {SOURCE_DATE_EPOCH: String(context.sourceDateEpoch)},
           log: context.log,
           signal: context.signal,

@@ -1,7 +1,6 @@
 import {rm} from 'node:fs/promises'
 import {pathExists} from '../../fs.js'
 import {hostPathInTree, linkInTree} from '../../sandbox/rootfs-path.js'
-import {runInTree} from '../../sandbox/bwrap.js'
 import type {TreeStep} from '../step.js'
 import {failureAt, originOf} from '../../treefile/index.js'
 
@@ -29,7 +28,7 @@ export const enableUnits: TreeStep = {
     }
     if (units.length === 0) return
     context.progress(`systemctl enable ${units.join(' ')}`)
-    await runInTree(context.root, ['systemctl', 'enable', '--no-reload', ...units], {log: context.log, signal: context.signal, label: 'systemctl enable'})
+    await context.sandbox.runInTree(context.root, ['systemctl', 'enable', '--no-reload', ...units], {log: context.log, signal: context.signal, label: 'systemctl enable'})
   },
 }
 

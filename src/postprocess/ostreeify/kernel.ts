@@ -1,7 +1,6 @@
 import {chmod, copyFile, readdir, readFile, rm} from 'node:fs/promises'
 import path from 'node:path'
 import {pathExists} from '../../fs.js'
-import {runInTree} from '../../sandbox/bwrap.js'
 import {writeTreeFile} from '../../sandbox/rootfs-path.js'
 import {findKernelVersion} from '../../ostree/layout.js'
 import type {StageContext, TreeStep} from '../step.js'
@@ -55,7 +54,7 @@ export const kernel: TreeStep = {
     const compression = (await dracutPicksPlainGzip(root, extra)) ? ['--compress', 'gzip -n -6 --rsyncable'] : []
     const args = ['dracut', '--force', '--reproducible', '--no-hostonly', '--add', 'ostree', ...compression, ...extra, '--kver', kver, `/usr/lib/modules/${kver}/initramfs.img`]
     context.progress(`dracut --kver ${kver}`)
-    await runInTree(root, args, {
+    await context.sandbox.runInTree(root, args, {
       setenv: {SOURCE_DATE_EPOCH: String(context.sourceDateEpoch), DRACUT_NO_XATTR: '1'},
       log: context.log,
       signal: context.signal,

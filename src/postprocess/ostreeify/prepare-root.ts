@@ -1,5 +1,4 @@
 import {failureAt, originOf} from '../../treefile/index.js'
-import {runInTree} from '../../sandbox/bwrap.js'
 import {writeTreeFile} from '../../sandbox/rootfs-path.js'
 import type {TreeStep} from '../step.js'
 
@@ -19,7 +18,7 @@ export const prepareRoot: TreeStep = {
   async run(context) {
     const composefs = context.resolved.treefile.composefs as string
     if (composefs === 'yes' || composefs === 'verity') {
-      const {stdout} = await runInTree(context.root, ['ostree', '--version'], {log: context.log, signal: context.signal, label: 'ostree --version in the tree'})
+      const {stdout} = await context.sandbox.runInTree(context.root, ['ostree', '--version'], {log: context.log, signal: context.signal, label: 'ostree --version in the tree'})
       if (!ostreeFeatures(stdout).includes('composefs')) {
         const version = /Version: '([^']+)'/.exec(stdout)?.[1] ?? 'unknown'
         throw failureAt(originOf(context.resolved, 'composefs'), `composefs: ${composefs} needs an ostree built with composefs, but the tree's ostree ${version} lists no composefs feature (use "no" or "maybe")`)

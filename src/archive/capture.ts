@@ -1,0 +1,146 @@
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {link, mkdir, rm, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {pipeline} from 'node:stream/promises'
+import {AptOstreeError} from '../errors.js'
+import {pathExists} from '../fs.js'
+import type {ResolvedTreefile} from '../treefile/index.js'
+import type {JobContext} from '../workspace.js'
+import {downloadVerified} from './fetch.js'
+import {findPackages, packageKey, type PackageFile} from './packages.js'
+import type {ReleaseFile} from './release.js'
+import {archiveBase, type ReleaseState} from './releases.js'
+
+/** A Packages index of one release: its path below dists/SUITE and what the InRelease says of it. */
+export interface IndexFile {
+  release: ReleaseState
+  path: string
+  file: ReleaseFile
+}
+
+/** The forms of an index apt takes, smallest download first. */
+const INDEX_FORMS = ['.xz', '.gz', '']
+
+/**
+ * The Packages indices apt reads for ARCH: each component's binary-ARCH,
+ * and binary-all where the archive has one apart (Debian folds it into
+ * binary-ARCH and says so with No-Support-for-Architecture-all).
+ */
+export function indexFilesOf(release: ReleaseState, components: string[], arch: string): IndexFile[] {
+  const arches = release.info.allInArchIndices || !release.info.architectures.includes('all') ? [arch] : [arch, 'all']
+  const indices: IndexFile[] = []
+  for (const component of components) {
+    for (const each of arches) {
+      const base = `${component}/binary-${each}/Packages`
+      const form = INDEX_FORMS.find((suffix) => release.info.files.has(base + suffix))
+      if (form === undefined) {
+        if (each === 'all') continue
+        throw new AptOstreeError(`repo "${release.repo}": ${release.url} lists no ${base} (does ${release.suite} have component ${component} for ${arch}?)`)
+      }
+      indices.push({release, path: base + form, file: release.info.files.get(base + form)!})
+    }
+  }
+  return indices
+}
+
+/**
+ * The content-addressed store of what the archives served (indices, .debs),
+ * CACHEDIR/archive/sha256/DIGEST: shared by every compose, verified before
+ * each reuse, so a damaged file is fetched again instead of reaching a tree.
+ */
+export class ArchiveStore {
+  constructor(readonly directory: string) {}
+
+  pathOf(sha256: string): string {
+    return path.join(this.directory, 'sha256', sha256)
+  }
+
+  /** Have FILE in the store: checked when there, else fetched from URLS. */
+  async ensure(file: ReleaseFile, urls: string[], name: string, context: JobContext): Promise<string> {
+    const stored = this.pathOf(file.sha256)
+    if (await pathExists(stored)) {
+      if ((await digestOf(stored)) === file.sha256) return stored
+      context.warn(`cached ${name} did not match its sha256 (damaged cache): fetching it again`)
+      await rm(stored, {force: true})
+    }
+    context.progress(`fetching ${name}`)
+    await downloadVerified(urls, file, stored, context.signal)
+    return stored
+  }
+}
+
+async function digestOf(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  await pipeline(createReadStream(file), hash)
+  return hash.digest('hex')
+}
+
+/** Where an index (or the InRelease) is on the archive, plain or by hash. */
+function indexUrls(index: IndexFile): string[] {
+  const directory = `${index.release.uri}/dists/${index.release.suite}/${path.posix.dirname(index.path)}`
+  const plain = `${index.release.uri}/dists/${index.release.suite}/${index.path}`
+  return index.release.info.byHash ? [`${directory}/by-hash/SHA256/${index.file.sha256}`, plain] : [plain]
+}
+
+/** Every index file of the treefile's repos, in the store. */
+export async function storeIndices(resolved: ResolvedTreefile, releases: ReleaseState[], store: ArchiveStore, context: JobContext): Promise<IndexFile[]> {
+  const indices = releases.flatMap((release) => indexFilesOf(release, resolved.treefile.repos[release.repoIndex].components, resolved.arch))
+  for (const index of indices) await store.ensure(index.file, indexUrls(index), `${index.release.suite}/${index.path}`, context)
+  return indices
+}
+
+/** What `name version arch` the resolver chose is, in the indices: the first repo that has it wins, as apt's order has it. */
+export async function describePackages(indices: IndexFile[], store: ArchiveStore, wanted: Array<{name: string; version: string; architecture: string}>): Promise<Array<PackageFile & {release: ReleaseState}>> {
+  const keys = new Set(wanted.map((pkg) => packageKey(pkg.name, pkg.version, pkg.architecture)))
+  const found = new Map<string, PackageFile & {release: ReleaseState}>()
+  for (const index of indices) {
+    for (const pkg of await findPackages(store.pathOf(index.file.sha256), keys)) {
+      const key = packageKey(pkg.name, pkg.version, pkg.architecture)
+      if (!found.has(key)) found.set(key, {...pkg, release: index.release})
+    }
+  }
+  const missing = [...keys].filter((key) => !found.has(key))
+  if (missing.length > 0) throw new AptOstreeError(`the repos' indices do not describe ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}, which apt chose`)
+  return wanted.map((pkg) => found.get(packageKey(pkg.name, pkg.version, pkg.architecture))!)
+}
+
+/** Every .deb of PACKAGES in the store, fetched from its repo's URIs where missing or damaged. */
+export async function storeDebs(packages: Array<PackageFile & {release: ReleaseState}>, resolved: ResolvedTreefile, store: ArchiveStore, context: JobContext): Promise<void> {
+  for (const pkg of packages) {
+    const repo = resolved.treefile.repos[pkg.release.repoIndex]
+    const urls = repo.uris.map((uri) => `${archiveBase(uri)}/${pkg.filename}`)
+    await store.ensure({sha256: pkg.sha256, size: pkg.size}, urls, path.posix.basename(pkg.filename), context)
+  }
+}
+
+/** The directory of one archive URI of a repo inside a local archive. */
+export function archiveDirectory(repo: string, uriIndex: number): string {
+  return `${repo}-${uriIndex}`
+}
+
+async function place(from: string, to: string): Promise<void> {
+  await mkdir(path.dirname(to), {recursive: true})
+  await rm(to, {force: true})
+  await link(from, to)
+}
+
+/**
+ * A local apt archive of exactly these files, laid out as the originals:
+ * dists/SUITE/InRelease as served (signatures intact), the indices at their
+ * paths and by hash, the .debs at their pool paths. apt checks it as it
+ * checks the original, and it needs no network.
+ */
+export async function writeLocalArchive(directory: string, releases: ReleaseState[], indices: IndexFile[], packages: Array<PackageFile & {release: ReleaseState}>, store: ArchiveStore): Promise<void> {
+  for (const release of releases) {
+    const dists = path.join(directory, archiveDirectory(release.repo, release.uriIndex), 'dists', release.suite)
+    await mkdir(dists, {recursive: true})
+    await writeFile(path.join(dists, 'InRelease'), release.text)
+  }
+  for (const index of indices) {
+    const dists = path.join(directory, archiveDirectory(index.release.repo, index.release.uriIndex), 'dists', index.release.suite)
+    await place(store.pathOf(index.file.sha256), path.join(dists, index.path))
+    await place(store.pathOf(index.file.sha256), path.join(dists, path.posix.dirname(index.path), 'by-hash', 'SHA256', index.file.sha256))
+  }
+  for (const pkg of packages) await place(store.pathOf(pkg.sha256), path.join(directory, archiveDirectory(pkg.release.repo, pkg.release.uriIndex), pkg.filename))
+}

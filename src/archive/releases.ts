@@ -1,0 +1,72 @@
+import {writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {sha256} from '../hash.js'
+import {verifyClearsigned} from '../tools/gpgv.js'
+import {failureAt, originOf, type ResolvedTreefile} from '../treefile/index.js'
+import type {JobContext} from '../workspace.js'
+import {fetchFailure, fetchText} from './fetch.js'
+import {isClearsigned, parseRelease, type ReleaseInfo} from './release.js'
+
+/** One suite of one archive URI of a treefile repo, as its InRelease says. */
+export interface ReleaseState {
+  /** The treefile repo's name and place in `repos`. */
+  repo: string
+  repoIndex: number
+  /** The archive's base URI (no trailing slash), its place in the repo's `uris`, and the suite. */
+  uri: string
+  uriIndex: number
+  suite: string
+  url: string
+  /** The InRelease, byte for byte: its digest is part of the input hash, and a capture keeps it. */
+  text: string
+  sha256: string
+  /** The Release file's Date, seconds since the epoch. */
+  date: number
+  info: ReleaseInfo
+}
+
+/** A treefile URI as apt reaches it over the network (copy:// and mirror+ are apt's prefixes). */
+export function archiveBase(uri: string): string {
+  return uri.replace(/\/+$/, '').replace(/^copy:/, 'file:').replace(/^mirror\+/, '')
+}
+
+/**
+ * The InRelease of every suite of every URI of every repo, fetched and
+ * checked as apt will check it, before any work: the signature against the
+ * repo's keyring (gpgv), unless the repo is `trusted`; the Valid-Until
+ * unless `check-valid-until: false`. Each failure names the repo's line.
+ * KEYRINGS are the keyrings to check against, by repo name; SCRATCH holds
+ * the files gpgv reads.
+ */
+export async function fetchReleases(resolved: ResolvedTreefile, keyrings: Record<string, string>, context: JobContext & {scratch: string}): Promise<ReleaseState[]> {
+  const now = Math.floor(Date.now() / 1000)
+  const requests = resolved.treefile.repos.flatMap((repo, repoIndex) =>
+    repo.uris.flatMap((uri, uriIndex) =>
+      repo.suites.map(async (suite): Promise<ReleaseState> => {
+        const origin = originOf(resolved, 'repos', repoIndex)
+        const base = archiveBase(uri)
+        const url = `${base}/dists/${suite}/InRelease`
+        let text: string
+        try {
+          text = await fetchText(url, context.signal)
+        } catch (error) {
+          if (context.signal.aborted) throw error
+          throw failureAt(origin, `repo "${repo.name}": cannot fetch ${url}: ${fetchFailure(error)}`)
+        }
+        if (!repo.trusted) {
+          if (!isClearsigned(text)) throw failureAt(origin, `repo "${repo.name}": ${url} is not signed; set "trusted: true" to accept an unsigned repo`)
+          const file = path.join(context.scratch, `InRelease-${repoIndex}-${uriIndex}-${suite.replaceAll('/', '_')}`)
+          await writeFile(file, text)
+          const verdict = await verifyClearsigned(file, keyrings[repo.name], context)
+          if (!verdict.good) throw failureAt(origin, `repo "${repo.name}": ${url} has no good signature by ${repo['signed-by']}: ${verdict.reason}`)
+        }
+        const info = parseRelease(text)
+        if (repo['check-valid-until'] && info.validUntil !== undefined && info.validUntil < now) {
+          throw failureAt(origin, `repo "${repo.name}": ${url} expired on ${new Date(info.validUntil * 1000).toISOString()} (Valid-Until); set "check-valid-until: false" for a snapshot or a stale mirror`)
+        }
+        return {repo: repo.name, repoIndex, uri: base, uriIndex, suite, url, text, sha256: sha256(text), date: info.date, info}
+      }),
+    ),
+  )
+  return Promise.all(requests)
+}

@@ -1,0 +1,36 @@
+import {mkdtemp, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {ArchiveStore} from '../archive/capture.js'
+import {fetchReleases} from '../archive/releases.js'
+import {resolvePackageSet} from '../bootstrap/index.js'
+import type {SimulatedPackage} from '../tools/mmdebstrap.js'
+import type {ResolvedTreefile} from '../treefile/index.js'
+import {Workspace} from '../workspace.js'
+import {snapshotInputs} from './inputs.js'
+
+/**
+ * `--dry-run`: the package set apt would install, resolved as a compose
+ * resolves it (the repos checked, their indices, apt's simulation in the
+ * sandbox), in a throwaway directory: nothing is written anywhere else.
+ */
+export async function dryRun(resolved: ResolvedTreefile, warn: (message: string) => void): Promise<SimulatedPackage[]> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-dry-run-'))
+  try {
+    const workspace = await Workspace.open(scratch, 'dry-run')
+    try {
+      const context = {...workspace.job(() => undefined, warn), scratch: workspace.workDir}
+      const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
+      const keyrings = Object.fromEntries(Object.entries(resolved.keyrings).map(([name, keyring]) => [name, files.copies.get(keyring)!]))
+      const releases = await fetchReleases(resolved, keyrings, context)
+      const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+      return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sourceDateEpoch: 0, context})
+    } catch (error) {
+      throw workspace.interrupted(error)
+    } finally {
+      await workspace.dispose()
+    }
+  } finally {
+    await rm(scratch, {recursive: true, force: true})
+  }
+}

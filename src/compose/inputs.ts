@@ -1,0 +1,76 @@
+import {constants} from 'node:fs'
+import {chmod, chown, mkdir, open, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {AptOstreeError} from '../errors.js'
+import {sha256} from '../hash.js'
+import type {ResolvedTreefile} from '../treefile/index.js'
+
+/** The files a treefile names, as this compose took them. */
+export interface InputFiles {
+  /** sha256 of each, by path relative to the treefile (the input hash's part). */
+  digests: Record<string, string>
+  /** Host path of each copy, by the path the treefile resolved it to. */
+  copies: Map<string, string>
+}
+
+/** An OpenPGP armored keyring's binary form: what gpgv reads (apt reads both). */
+function dearmored(bytes: Buffer): Buffer {
+  const text = bytes.toString('latin1')
+  if (!text.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) return bytes
+  const body = text.split(/\r?\n\r?\n/).slice(1).join('\n').split('-----END')[0]
+  return Buffer.from(body.split('\n').filter((line) => !line.startsWith('=')).join(''), 'base64')
+}
+
+/**
+ * Copy every file the treefile names (add-files sources, scripts,
+ * keyrings) into DIRECTORY, once, and hash the copies: later stages read
+ * only these, so a file swapped for a link after the plan changes nothing,
+ * the input hash is of what was used, and the sandbox sees files it could
+ * not reach where they were (/tmp, a 0700 home). Links are not followed.
+ * OWNER (the build namespace's root, when we are root) gets the copies.
+ */
+export async function snapshotInputs(resolved: ResolvedTreefile, directory: string, owner?: {uid: number; gid: number}): Promise<InputFiles> {
+  await mkdir(directory, {recursive: true})
+  const base = path.dirname(resolved.path)
+  const digests: Record<string, string> = {}
+  const copies = new Map<string, string>()
+  const keyrings = new Set(Object.values(resolved.keyrings))
+  for (const [index, file] of resolved.referencedFiles.entries()) {
+    const {bytes, mode} = await readWithoutFollowing(file)
+    const copy = path.join(directory, `${index}-${path.basename(file)}`)
+    await writeFile(copy, keyrings.has(file) ? dearmored(bytes) : bytes)
+    // add-files keeps a source's mode; a script must stay executable.
+    await chmod(copy, mode)
+    // The sandbox's root reads them, whatever their mode.
+    if (owner) await chown(copy, owner.uid, owner.gid)
+    digests[path.relative(base, file)] = sha256(bytes)
+    copies.set(file, copy)
+  }
+  return {digests, copies}
+}
+
+async function readWithoutFollowing(file: string): Promise<{bytes: Buffer; mode: number}> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
+    const why = error.code === 'ELOOP' ? 'it became a symbolic link' : error.code === 'ENOENT' ? 'it is gone' : (error.code ?? error.message)
+    throw new AptOstreeError(`${file}: cannot read what the treefile names (${why})`)
+  })
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) throw new AptOstreeError(`${file}: what the treefile names is no longer a regular file`)
+    return {bytes: await handle.readFile(), mode: info.mode & 0o7777}
+  } finally {
+    await handle.close()
+  }
+}
+
+/** The treefile with every named file replaced by its copy, as the sandbox sees them (INSIDE maps host paths). */
+export function treefileWithCopies(resolved: ResolvedTreefile, inputs: InputFiles, inside: (hostPath: string) => string): ResolvedTreefile {
+  const copy = (file: string): string => inside(inputs.copies.get(file) ?? file)
+  return {
+    ...resolved,
+    addFiles: resolved.addFiles.map((file) => ({...file, source: copy(file.source)})),
+    postprocessScript: resolved.postprocessScript && copy(resolved.postprocessScript),
+    keyrings: Object.fromEntries(Object.entries(resolved.keyrings).map(([name, keyring]) => [name, copy(keyring)])),
+    referencedFiles: resolved.referencedFiles.map(copy),
+  }
+}
