@@ -1,5 +1,7 @@
-import type {Stats} from 'node:fs'
-import {lstat, mkdir, readdir, rm, writeFile} from 'node:fs/promises'
+import {createHash} from 'node:crypto'
+import {createReadStream, type Stats} from 'node:fs'
+import {lstat, mkdir, readdir, readlink, rm, writeFile} from 'node:fs/promises'
+import {pipeline} from 'node:stream/promises'
 import path from 'node:path'
 import {AptOstreeError} from './errors.js'
 
@@ -46,4 +48,27 @@ export async function* walkTree(root: string, directory = ''): AsyncGenerator<Wa
     yield {relative, absolute, stats}
     if (stats.isDirectory()) yield* walkTree(root, relative)
   }
+}
+
+/**
+ * The digest of a tree: every entry's path, type, mode, owner, size (but a
+ * directory's), mtime and link target, and each file's content, in walk order. Two trees with
+ * the same digest give the same commit (dracut's initramfs depends on
+ * mtimes): what a cached tree is checked with before reuse.
+ */
+export async function treeDigest(root: string): Promise<string> {
+  const digest = createHash('sha256')
+  for await (const entry of walkTree(root)) {
+    const {stats} = entry
+    const type = stats.isFile() ? 'f' : stats.isDirectory() ? 'd' : stats.isSymbolicLink() ? 'l' : 'o'
+    // A directory's size is its file system's bookkeeping (how many entries it ever held), not its content.
+    digest.update(`${entry.relative}\0${type} ${stats.mode & 0o7777} ${stats.uid} ${stats.gid} ${type === 'd' ? 0 : stats.size} ${Math.floor(stats.mtimeMs)}\0`)
+    if (type === 'l') digest.update(`${await readlink(entry.absolute)}\0`)
+    if (type === 'f') {
+      const content = createHash('sha256')
+      await pipeline(createReadStream(entry.absolute), content)
+      digest.update(`${content.digest('hex')}\0`)
+    }
+  }
+  return digest.digest('hex')
 }

@@ -66,11 +66,11 @@ class StageRelay {
   }
 }
 
-/** Run the tree worker in the sandbox on JOB; its stages are reported as they run. */
-export async function runTreeWorker(job: TreeWorkerJob, sandbox: Sandbox, reporter: Reporter, context: JobContext): Promise<{result: TreeWorkerResult; timings: Record<string, number>}> {
+/** Run the tree worker in the sandbox on JOB; the stages of a compose job are reported as they run. */
+export async function runTreeWorker<Job extends TreeWorkerJob>(job: Job, sandbox: Sandbox, reporter: Reporter, context: JobContext): Promise<{result: TreeWorkerResult<Job>; timings: Record<string, number>}> {
   const {toolRoot, command} = workerCommand()
   const relay = new StageRelay(reporter)
-  let result: TreeWorkerResult | undefined
+  let result: TreeWorkerResult<Job> | undefined
   let failure: AptOstreeError | undefined
   try {
     await sandbox.run(command, {
@@ -83,7 +83,7 @@ export async function runTreeWorker(job: TreeWorkerJob, sandbox: Sandbox, report
         const event = parseEvent(line)
         if (!event) return
         if (event.event === 'stage') relay.start(event.name)
-        else if (event.event === 'done') result = event.result
+        else if (event.event === 'done') result = event.result as TreeWorkerResult<Job>
         else if (event.event === 'failed') failure = failureOf(event)
         else relay.event(event)
       },

@@ -1,7 +1,7 @@
 import {mkdir, readdir, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {ArchiveStore} from '../archive/capture.js'
-import {BootstrapCache} from '../bootstrap/cache.js'
+import {RootfsCache} from '../bootstrap/cache.js'
 import {bootstrap} from '../bootstrap/index.js'
 import {UsageError} from '../errors.js'
 import {assertWritable, pathExists} from '../fs.js'
@@ -96,7 +96,7 @@ interface Repos {
  */
 async function openRepos(options: ComposeTreeOptions, workspace: Workspace): Promise<Repos> {
   const stagingPath = path.join(workspace.cacheDir, 'staging-repo')
-  const stagingInside = new OstreeRepo(workspace.sandbox.inside(stagingPath), workspace.sandbox)
+  const stagingInside = new OstreeRepo(stagingPath, {runner: workspace.sandbox, path: workspace.sandbox.inside(stagingPath)})
   if (!(await pathExists(path.join(stagingPath, 'config')))) {
     await workspace.sandboxDirectory('staging-repo')
     await stagingInside.init('bare-user', {log: workspace.log})
@@ -143,31 +143,32 @@ async function runStages(options: ComposeTreeOptions, planned: Plan, files: Inpu
     }
   }
 
-  const cache = new BootstrapCache(repos.stagingInside)
+  const digester = async (insideRoot: string): Promise<string> => (await runTreeWorker({kind: 'digest', root: insideRoot}, sandbox, reporter, workspace.job(() => undefined, (message) => reporter.warn(message)))).result.digest
+  const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), sandbox, digester)
   await timed('bootstrap', () =>
     reporter.stage('bootstrap', async ({progress, title}) => {
       const job = context(progress)
       progress('checking the staging repo (ostree fsck)')
       await verifyStaging(repos, workspace, job.warn)
-      const cached = options.forceNocache ? undefined : await cache.find(planned.bootstrapHash)
-      if (cached) {
+      progress('checking the cached bootstrapped tree')
+      if (!options.forceNocache && (await cache.restore(planned.bootstrapHash, root, job))) {
         title('bootstrap: reusing the cached tree')
-        await cache.restore(cached, sandbox.inside(root), job)
         return
       }
       const keyrings = Object.fromEntries(Object.entries(options.resolved.keyrings).map(([name, keyring]) => [name, files.copies.get(keyring)!]))
       const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
       await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sourceDateEpoch: planned.sourceDateEpoch, context: job}, root)
       progress('caching the bootstrapped tree')
-      await cache.store(planned.bootstrapHash, sandbox.inside(root), job)
+      await cache.store(planned.bootstrapHash, root, job)
     }),
   )
   const {result: committed, timings: workerTimings} = await runTreeWorker(
-      {
+    {
+      kind: 'compose',
       resolved: serializeTreefile(treefileWithCopies(options.resolved, files, (file) => sandbox.inside(file))),
       root: sandbox.inside(root),
       scratch: sandbox.inside(workspace.workDir),
-      stagingRepo: repos.stagingInside.path,
+      stagingRepo: sandbox.inside(repos.staging.path),
       sourceDateEpoch: planned.sourceDateEpoch,
       timestamp: planned.timestamp,
       version: planned.version,

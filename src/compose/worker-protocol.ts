@@ -21,7 +21,8 @@ export function deserializeTreefile(serialized: SerializedTreefile): ResolvedTre
 }
 
 /** Every path is a path inside the sandbox. */
-export interface TreeWorkerJob {
+export interface ComposeJob {
+  kind: 'compose'
   resolved: SerializedTreefile
   root: string
   scratch: string
@@ -35,12 +36,27 @@ export interface TreeWorkerJob {
   extraMetadata: Record<string, string>
 }
 
-export interface TreeWorkerResult {
+/** The digest of a tree (what a cached bootstrapped tree is checked with). */
+export interface DigestJob {
+  kind: 'digest'
+  root: string
+}
+
+export type TreeWorkerJob = ComposeJob | DigestJob
+
+export interface ComposeResult {
   commit: string
   /** `name=version:arch`, sorted. */
   packages: string[]
   kernelVersion?: string
 }
+
+export interface DigestResult {
+  digest: string
+}
+
+/** What each kind of job answers. */
+export type TreeWorkerResult<Job extends TreeWorkerJob> = Job extends ComposeJob ? ComposeResult : DigestResult
 
 /** The stages the worker runs, in order; the host shows each as its own. */
 export const WORKER_STAGES = ['customize', 'ostreeify', 'commit'] as const
@@ -50,7 +66,7 @@ export type WorkerEvent =
   | {event: 'progress'; line: string}
   | {event: 'title'; text: string}
   | {event: 'warn'; message: string}
-  | {event: 'done'; result: TreeWorkerResult}
+  | {event: 'done'; result: ComposeResult | DigestResult}
   | {event: 'failed'; message: string; exitCode: number; details: string[]}
 
 /** One event, as the worker writes it. */

@@ -6,22 +6,25 @@ import {AptOstreeError, fromSystemError} from '../errors.js'
 import {commitTree} from '../ostree/commit.js'
 import {CUSTOMIZE_STEPS, OSTREEIFY_STEPS, runSteps, type StageContext} from '../postprocess/index.js'
 import {InsideSandbox} from '../sandbox/bwrap.js'
+import {TreeFs} from '../sandbox/tree-fs.js'
 import {CommandLog} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
-import {deserializeTreefile, eventLine, type TreeWorkerJob, type WorkerEvent} from './worker-protocol.js'
+import {treeDigest} from '../fs.js'
+import {deserializeTreefile, eventLine, type ComposeJob, type ComposeResult, type TreeWorkerJob, type WorkerEvent} from './worker-protocol.js'
 import {packageId} from '../dpkg/status.js'
 
 const emit = (event: WorkerEvent): void => {
   process.stdout.write(eventLine(event))
 }
 
-async function work(job: TreeWorkerJob): Promise<void> {
+async function compose(job: ComposeJob): Promise<ComposeResult> {
   // The host keeps the command log: ours goes to stderr, which it logs line by line.
   const log = new CommandLog('/dev/stderr')
   const controller = new AbortController()
   process.once('SIGTERM', () => controller.abort('SIGTERM'))
   const context: StageContext = {
     root: job.root,
+    tree: new TreeFs(job.root),
     resolved: deserializeTreefile(job.resolved),
     log,
     signal: controller.signal,
@@ -43,11 +46,12 @@ async function work(job: TreeWorkerJob): Promise<void> {
     context,
   )
   await log.close()
-  emit({event: 'done', result: {commit: committed.commit, packages: committed.packages.map(packageId), kernelVersion: committed.kernelVersion}})
+  return {commit: committed.commit, packages: committed.packages.map(packageId), kernelVersion: committed.kernelVersion}
 }
 
 try {
-  await work(JSON.parse(await text(process.stdin)) as TreeWorkerJob)
+  const job = JSON.parse(await text(process.stdin)) as TreeWorkerJob
+  emit({event: 'done', result: job.kind === 'compose' ? await compose(job) : {digest: await treeDigest(job.root)}})
 } catch (thrown) {
   const error = fromSystemError(thrown)
   if (error instanceof AptOstreeError) emit({event: 'failed', message: error.message, exitCode: error.exitCode, details: error.details})

@@ -1,14 +1,11 @@
-import {readFile} from 'node:fs/promises'
-
 export interface InstalledPackage {
   name: string
   version: string
   architecture: string
 }
 
-/** Installed packages from a dpkg `status` file, sorted by name. */
-export async function readInstalledPackages(statusFile: string): Promise<InstalledPackage[]> {
-  const text = await readFile(statusFile, 'utf8')
+/** Installed packages from a dpkg `status` file's text, sorted by name. */
+export function installedPackages(text: string): InstalledPackage[] {
   const packages: InstalledPackage[] = []
   for (const stanza of text.split(/\n\s*\n/)) {
     const field = (name: string): string | undefined => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1]

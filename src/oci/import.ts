@@ -6,6 +6,7 @@ import tar from 'tar-stream'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {findKernelVersion} from '../ostree/layout.js'
+import {TreeFs} from '../sandbox/tree-fs.js'
 import type {RunOptions} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {skopeoCopyToLayout} from '../tools/skopeo.js'
@@ -80,7 +81,7 @@ export async function commitImage(reference: ImageReference, workDir: string, op
   for (const runtime of ['run', 'tmp']) {
     for (const entry of await readdir(path.join(rootfs, runtime)).catch(() => [] as string[])) await rm(path.join(rootfs, runtime, entry), {recursive: true, force: true})
   }
-  const kernel = await findKernelVersion(rootfs)
+  const kernel = await findKernelVersion(new TreeFs(rootfs))
   const repo = new OstreeRepo(path.join(workDir, 'image-repo'))
   await mkdir(repo.path, {recursive: true})
   await repo.init('bare-user', options)

@@ -1,5 +1,5 @@
-import path from 'node:path'
-import {packageId, readInstalledPackages, type InstalledPackage} from '../dpkg/status.js'
+import {installedPackages, packageId, type InstalledPackage} from '../dpkg/status.js'
+import {TreeFs} from '../sandbox/tree-fs.js'
 import type {OstreeRepo} from '../tools/ostree.js'
 import type {RunOptions} from '../tools/exec.js'
 import {canonicalJson} from '../hash.js'
@@ -33,8 +33,9 @@ export interface CommitResult {
  */
 export async function commitTree(input: CommitInput, run: RunOptions): Promise<CommitResult> {
   const {resolved, root} = input
-  const packages = await readInstalledPackages(path.join(root, DPKG_DATABASE, 'status'))
-  const kernelVersion = resolved.treefile.container ? undefined : await findKernelVersion(root)
+  const tree = new TreeFs(root)
+  const packages = installedPackages((await tree.read(`/${DPKG_DATABASE}/status`)).toString('utf8'))
+  const kernelVersion = resolved.treefile.container ? undefined : await findKernelVersion(tree)
   const metadata: Record<string, unknown> = {
     ...resolved.treefile['add-commit-metadata'],
     ...(input.version ? {version: input.version} : {}),

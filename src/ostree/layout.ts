@@ -1,7 +1,5 @@
-import {readdir} from 'node:fs/promises'
-import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
-import {pathExists} from '../fs.js'
+import type {TreeFs} from '../sandbox/tree-fs.js'
 
 // Where an OSTree tree keeps what a Debian tree keeps elsewhere: the compose
 // moves things here, the image writer and the boot check read them here.
@@ -10,14 +8,10 @@ import {pathExists} from '../fs.js'
 export const DPKG_DATABASE = 'usr/share/dpkg/database'
 
 /** The one kernel version in usr/lib/modules (bootc's lint allows exactly one). */
-export async function findKernelVersion(root: string): Promise<string> {
-  const modules = path.join(root, 'usr/lib/modules')
-  const versions = await readdir(modules).catch(() => [] as string[])
+export async function findKernelVersion(tree: TreeFs): Promise<string> {
   const withKernel: string[] = []
-  for (const version of versions) {
-    const hasImage = await pathExists(path.join(root, 'boot', `vmlinuz-${version}`))
-    const hasModuleImage = await pathExists(path.join(modules, version, 'vmlinuz'))
-    if (hasImage || hasModuleImage) withKernel.push(version)
+  for (const version of await tree.list('/usr/lib/modules')) {
+    if ((await tree.exists(`/boot/vmlinuz-${version}`)) || (await tree.exists(`/usr/lib/modules/${version}/vmlinuz`))) withKernel.push(version)
   }
   if (withKernel.length === 0) throw new AptOstreeError('no kernel in the tree: no usr/lib/modules/$kver with a vmlinuz (add a linux-image package, or set "container: true")')
   if (withKernel.length > 1) throw new AptOstreeError(`more than one kernel in the tree (${withKernel.join(', ')}): an OSTree tree boots exactly one`)

@@ -1,11 +1,14 @@
 import type {Sandbox} from '../sandbox/bwrap.js'
+import type {TreeFs} from '../sandbox/tree-fs.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import type {JobContext} from '../workspace.js'
 
 /** What every step that works on the tree gets. */
 export interface StageContext extends JobContext {
-  /** Host path of the tree being built. */
+  /** Host path of the tree being built: for the tree's own programs (the sandbox) and walks. */
   root: string
+  /** The tree, through the confined resolver: how the steps read and write it. */
+  tree: TreeFs
   resolved: ResolvedTreefile
   /** The time of every file the tree is built from. */
   sourceDateEpoch: number

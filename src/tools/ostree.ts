@@ -8,18 +8,20 @@ import {run, type CommandRunner, type RunOptions} from './exec.js'
 /** The host's ostree, for repository operations (the target's own ostree runs in the tree). */
 export class OstreeRepo {
   /**
-   * PATH as RUNNER sees it: a repo the sandbox writes (the staging repo) is
-   * changed only through it, so every file in it has the owners it expects.
+   * The repo at PATH (on the host). With VIA, ostree runs through VIA's
+   * runner, where the repo is at VIA's path: a repo the sandbox writes (the
+   * staging repo) is changed only from inside it, so every file in it has
+   * the owners it expects; the host reads it where it is.
    */
   constructor(
     readonly path: string,
-    private readonly runner?: CommandRunner,
+    private readonly via?: {runner: CommandRunner; path: string},
   ) {}
 
   private ostree(args: string[], options: RunOptions = {}): Promise<{stdout: string}> {
-    const command = ['ostree', ...args, `--repo=${this.path}`]
     const labelled = {label: `ostree ${args[0]}`, ...options}
-    return this.runner ? this.runner.run(command, labelled) : run(command[0], command.slice(1), labelled)
+    if (this.via) return this.via.runner.run(['ostree', ...args, `--repo=${this.via.path}`], labelled)
+    return run('ostree', [...args, `--repo=${this.path}`], labelled)
   }
 
   async exists(): Promise<boolean> {

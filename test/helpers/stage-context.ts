@@ -5,6 +5,8 @@ import YAML from 'yaml'
 import type {StageContext} from '../../src/postprocess/step.js'
 import {loadTreefile} from '../../src/treefile/index.js'
 import {CommandLog} from '../../src/tools/exec.js'
+import {InsideSandbox} from '../../src/sandbox/bwrap.js'
+import {TreeFs} from '../../src/sandbox/tree-fs.js'
 
 /** A treefile that needs nothing beyond the keys a step reads: a container tree from an unsigned repo. */
 const BASE = {
@@ -37,6 +39,9 @@ export async function fixtureContext(root: string, keys: Record<string, unknown>
   const controller = new AbortController()
   const context: StageContext = {
     root,
+    tree: new TreeFs(root),
+    // Steps that run the tree's own programs need a real tree: the integration tests compose one.
+    sandbox: new InsideSandbox(),
     resolved,
     log,
     signal: controller.signal,

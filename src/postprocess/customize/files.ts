@@ -1,6 +1,5 @@
-import {readdir, readFile, rm, stat} from 'node:fs/promises'
-import path from 'node:path'
-import {copyIntoTree, hostPathInTree} from '../../sandbox/rootfs-path.js'
+import {stat} from 'node:fs/promises'
+import type {TreeFs} from '../../sandbox/tree-fs.js'
 import type {TreeStep} from '../step.js'
 import {failureAt, originOf} from '../../treefile/index.js'
 
@@ -9,21 +8,20 @@ export const removeFiles: TreeStep = {
   name: 'remove-files',
   async run(context) {
     for (const file of context.resolved.treefile['remove-files'] ?? []) {
-      const target = await hostPathInTree(context.root, '/' + file)
       context.progress(`remove ${file}`)
-      await rm(target, {recursive: true, force: true})
+      await context.tree.remove('/' + file)
     }
   },
 }
 
 /** Every file each package owns, from dpkg's *.list files. */
-async function packageFiles(root: string): Promise<Map<string, string[]>> {
-  const info = path.join(root, 'var/lib/dpkg/info')
+async function packageFiles(tree: TreeFs): Promise<Map<string, string[]>> {
+  const info = '/var/lib/dpkg/info'
   const owners = new Map<string, string[]>()
-  for (const entry of await readdir(info)) {
+  for (const entry of await tree.list(info)) {
     if (!entry.endsWith('.list')) continue
     const name = entry.slice(0, -'.list'.length).replace(/:.*$/, '')
-    const files = (await readFile(path.join(info, entry), 'utf8')).split('\n').filter(Boolean)
+    const files = ((await tree.readText(`${info}/${entry}`)) ?? '').split('\n').filter(Boolean)
     owners.set(name, [...(owners.get(name) ?? []), ...files])
   }
   return owners
@@ -38,7 +36,7 @@ export const removeFromPackages: TreeStep = {
   async run(context) {
     const rules = context.resolved.treefile['remove-from-packages'] ?? []
     if (rules.length === 0) return
-    const owners = await packageFiles(context.root)
+    const owners = await packageFiles(context.tree)
     for (const [index, [pkg, ...patterns]] of rules.entries()) {
       const files = owners.get(pkg)
       const origin = originOf(context.resolved, 'remove-from-packages', index, 0)
@@ -48,10 +46,9 @@ export const removeFromPackages: TreeStep = {
       let removed = 0
       for (const file of files) {
         if (shared.has(file) || !regexes.some((regex) => regex.test(file))) continue
-        const target = await hostPathInTree(context.root, file)
-        const info = await stat(target).catch(() => undefined)
+        const info = await context.tree.lstat(file)
         if (!info || info.isDirectory()) continue
-        await rm(target, {force: true})
+        await context.tree.remove(file)
         removed++
       }
       context.progress(`removed ${removed} file(s) of ${pkg}`)
@@ -66,7 +63,7 @@ export const addFiles: TreeStep = {
     for (const file of context.resolved.addFiles) {
       const mode = (await stat(file.source)).mode & 0o7777
       context.progress(`add ${file.destination}`)
-      await copyIntoTree(context.root, file.source, file.destination, mode)
+      await context.tree.copyIn(file.source, file.destination, mode)
     }
   },
 }

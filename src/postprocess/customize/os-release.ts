@@ -1,5 +1,3 @@
-import {readFile} from 'node:fs/promises'
-import {writeTreeFile, hostPathInTree} from '../../sandbox/rootfs-path.js'
 import type {TreeStep} from '../step.js'
 
 /**
@@ -14,11 +12,10 @@ export const mutateOsRelease: TreeStep = {
     const needle = context.resolved.treefile['mutate-os-release']
     const {version} = context
     if (!needle || !version) return
-    const file = await hostPathInTree(context.root, '/usr/lib/os-release')
-    const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => !line.startsWith('OSTREE_VERSION='))
+    const lines = (await context.tree.read('/usr/lib/os-release')).toString('utf8').split('\n').filter((line) => !line.startsWith('OSTREE_VERSION='))
     const mutated = lines.map((line) => (/^(VERSION|PRETTY_NAME)=/.test(line) ? line.replaceAll(needle, version) : line))
     while (mutated.at(-1) === '') mutated.pop()
     mutated.push(`OSTREE_VERSION='${version}'`, '')
-    await writeTreeFile(context.root, '/usr/lib/os-release', mutated.join('\n'))
+    await context.tree.write('/usr/lib/os-release', mutated.join('\n'))
   },
 }

@@ -1,12 +1,5 @@
-import {rm} from 'node:fs/promises'
-import {pathExists} from '../../fs.js'
-import {hostPathInTree, linkInTree} from '../../sandbox/rootfs-path.js'
 import type {TreeStep} from '../step.js'
 import {failureAt, originOf} from '../../treefile/index.js'
-
-async function exists(root: string, inside: string): Promise<boolean> {
-  return pathExists(await hostPathInTree(root, inside))
-}
 
 const UNIT_DIRS = ['/usr/lib/systemd/system', '/etc/systemd/system', '/lib/systemd/system']
 
@@ -20,7 +13,7 @@ export const enableUnits: TreeStep = {
     const units = context.resolved.treefile.units ?? []
     for (const [index, unit] of units.entries()) {
       const template = unit.replace(/@[^.]+\./, '@.')
-      const found = (await Promise.all(UNIT_DIRS.flatMap((dir) => [exists(context.root, `${dir}/${unit}`), exists(context.root, `${dir}/${template}`)]))).some(Boolean)
+      const found = (await Promise.all(UNIT_DIRS.flatMap((dir) => [context.tree.exists(`${dir}/${unit}`), context.tree.exists(`${dir}/${template}`)]))).some(Boolean)
       if (!found) {
         const origin = originOf(context.resolved, 'units', index)
         throw failureAt(origin, `unit ${unit} is not in the tree (no package installs it)`)
@@ -38,11 +31,11 @@ export const setDefaultTarget: TreeStep = {
   async run(context) {
     const target = context.resolved.treefile['default-target']
     if (!target) return
-    if (!(await exists(context.root, `/usr/lib/systemd/system/${target}`))) {
+    if (!(await context.tree.exists(`/usr/lib/systemd/system/${target}`))) {
       const origin = originOf(context.resolved, 'default-target')
       throw failureAt(origin, `default-target ${target} is not in the tree`)
     }
-    await linkInTree(context.root, '/usr/lib/systemd/system/default.target', target)
-    await rm(await hostPathInTree(context.root, '/etc/systemd/system/default.target'), {force: true})
+    await context.tree.symlink('/usr/lib/systemd/system/default.target', target)
+    await context.tree.remove('/etc/systemd/system/default.target')
   },
 }

@@ -1,6 +1,6 @@
-import {chmod, lstat, mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
-import path from 'node:path'
+import {chmod, readFile, rm} from 'node:fs/promises'
 import {AptOstreeError} from '../../errors.js'
+import type {TreeFs} from '../../sandbox/tree-fs.js'
 import {walkTree} from '../../fs.js'
 import {printableTreefile} from '../../treefile/index.js'
 import type {TreeStep} from '../step.js'
@@ -36,10 +36,8 @@ export const readonlyExecutables: TreeStep = {
 /** The merged treefile inside the tree, as rpm-ostree writes its treefile.json. */
 export const treefileJson: TreeStep = {
   name: 'treefile.json',
-  async run({root, resolved}) {
-    const directory = path.join(root, 'usr/share/apt-ostree')
-    await mkdir(directory, {recursive: true})
-    await writeFile(path.join(directory, 'treefile.json'), JSON.stringify(printableTreefile(resolved), null, 2) + '\n', {mode: 0o644})
+  async run({tree, resolved}) {
+    await tree.write('/usr/share/apt-ostree/treefile.json', JSON.stringify(printableTreefile(resolved), null, 2) + '\n')
   },
 }
 
@@ -55,24 +53,23 @@ const HOST_COPIES = ['resolv.conf', 'hostname']
  */
 export const etcToUsrEtc: TreeStep = {
   name: '/etc to /usr/etc',
-  async run({root, resolved}) {
-    const etc = path.join(root, 'etc')
-    for (const name of ETC_LEFTOVERS) await rm(path.join(etc, name), {force: true})
+  async run({tree, resolved}) {
+    for (const name of ETC_LEFTOVERS) await tree.remove(`/etc/${name}`)
     for (const name of HOST_COPIES) {
-      if (await isHostCopy(path.join(etc, name), path.join('/etc', name))) await rm(path.join(etc, name), {force: true})
+      if (await isHostCopy(tree, `/etc/${name}`)) await tree.remove(`/etc/${name}`)
     }
-    await rm(path.join(etc, 'machine-id'), {force: true})
-    if (resolved.treefile['machineid-compat']) await writeFile(path.join(etc, 'machine-id'), '', {mode: 0o444})
-    await rm(path.join(root, 'var/lib/dbus/machine-id'), {force: true})
-    await rename(etc, path.join(root, 'usr/etc'))
+    await tree.remove('/etc/machine-id')
+    if (resolved.treefile['machineid-compat']) await tree.write('/etc/machine-id', '', 0o444)
+    await tree.remove('/var/lib/dbus/machine-id')
+    await tree.rename('/etc', '/usr/etc')
   },
 }
 
-/** A regular file that is empty or the same as the host's (a link, such as resolved's stub, is the image's own). */
-async function isHostCopy(file: string, hostFile: string): Promise<boolean> {
-  const info = await lstat(file).catch(() => undefined)
+/** A regular file that is empty or the same as the host's at the same path (a link, such as resolved's stub, is the image's own). */
+async function isHostCopy(tree: TreeFs, file: string): Promise<boolean> {
+  const info = await tree.lstat(file)
   if (!info?.isFile()) return false
   if (info.size === 0) return true
-  const [mine, host] = await Promise.all([readFile(file).catch(() => undefined), readFile(hostFile).catch(() => undefined)])
-  return mine !== undefined && host !== undefined && mine.equals(host)
+  const [mine, host] = await Promise.all([tree.read(file), readFile(file).catch(() => undefined)])
+  return host !== undefined && mine.equals(host)
 }

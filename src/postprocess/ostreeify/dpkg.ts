@@ -1,5 +1,3 @@
-import {mkdir, readdir, rename, rm, symlink} from 'node:fs/promises'
-import path from 'node:path'
 import {DPKG_DATABASE} from '../../ostree/layout.js'
 import type {TreeStep} from '../step.js'
 
@@ -11,18 +9,16 @@ import type {TreeStep} from '../step.js'
  */
 export const dpkgDatabase: TreeStep = {
   name: 'dpkg database to /usr',
-  async run({root}) {
-    const database = path.join(root, 'var/lib/dpkg')
-    for (const lock of ['lock', 'lock-frontend', 'triggers/Lock']) await rm(path.join(database, lock), {force: true})
-    for (const entry of await readdir(database)) if (entry.endsWith('-old')) await rm(path.join(database, entry), {force: true})
-    await mkdir(path.join(root, 'usr/share/dpkg'), {recursive: true})
-    await rename(database, path.join(root, DPKG_DATABASE))
+  async run({tree}) {
+    const database = '/var/lib/dpkg'
+    for (const lock of ['lock', 'lock-frontend', 'triggers/Lock']) await tree.remove(`${database}/${lock}`)
+    for (const entry of await tree.list(database)) if (entry.endsWith('-old')) await tree.remove(`${database}/${entry}`)
+    await tree.rename(database, `/${DPKG_DATABASE}`)
     // Left in /var for the /var step to turn into its tmpfiles.d link.
-    await symlink('../../usr/share/dpkg/database', database)
-    for (const cache of ['var/lib/apt/lists', 'var/cache/apt']) {
-      const directory = path.join(root, cache)
-      for (const entry of await readdir(directory).catch(() => [] as string[])) {
-        if (entry !== 'partial' && entry !== 'archives') await rm(path.join(directory, entry), {recursive: true, force: true})
+    await tree.symlink(database, '../../usr/share/dpkg/database')
+    for (const cache of ['/var/lib/apt/lists', '/var/cache/apt']) {
+      for (const entry of await tree.list(cache)) {
+        if (entry !== 'partial' && entry !== 'archives') await tree.remove(`${cache}/${entry}`)
       }
     }
   },

@@ -1,5 +1,4 @@
 import {failureAt, originOf} from '../../treefile/index.js'
-import {writeTreeFile} from '../../sandbox/rootfs-path.js'
 import type {TreeStep} from '../step.js'
 
 /** The feature list of `ostree --version` (YAML: ` Features:` then `  - name` lines). */
@@ -24,6 +23,6 @@ export const prepareRoot: TreeStep = {
         throw failureAt(originOf(context.resolved, 'composefs'), `composefs: ${composefs} needs an ostree built with composefs, but the tree's ostree ${version} lists no composefs feature (use "no" or "maybe")`)
       }
     }
-    await writeTreeFile(context.root, '/usr/lib/ostree/prepare-root.conf', `[composefs]\nenabled = ${composefs}\n\n[sysroot]\nreadonly = true\n`)
+    await context.tree.write('/usr/lib/ostree/prepare-root.conf', `[composefs]\nenabled = ${composefs}\n\n[sysroot]\nreadonly = true\n`)
   },
 }

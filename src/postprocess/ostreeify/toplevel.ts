@@ -1,6 +1,3 @@
-import {chmod, mkdir, readdir, rm, symlink} from 'node:fs/promises'
-import path from 'node:path'
-import {writeTreeFile} from '../../sandbox/rootfs-path.js'
 import type {TreeStep} from '../step.js'
 import {tmpfilesDirectory} from './tmpfiles.js'
 
@@ -22,7 +19,7 @@ const API_DIRECTORIES = ['dev', 'proc', 'sys', 'run', 'boot', 'var', 'sysroot']
  */
 export const topLevel: TreeStep = {
   name: 'top-level layout',
-  async run({root, resolved}) {
+  async run({tree, resolved}) {
     const {treefile} = resolved
     const lines = [
       tmpfilesDirectory('/var/home', 0o755, 'root', 'root'),
@@ -36,28 +33,28 @@ export const topLevel: TreeStep = {
       links.push(['opt', 'var/opt'], ['usr/local', '../var/usrlocal'])
       lines.push(tmpfilesDirectory('/var/opt', 0o755, 'root', 'root'), tmpfilesDirectory('/var/usrlocal', 0o755, 'root', 'root'))
       // Keep the usual /usr/local skeleton on the machine.
-      for (const sub of await readdir(path.join(root, 'usr/local')).catch(() => [] as string[])) {
+      for (const sub of await tree.list('/usr/local')) {
         lines.push(tmpfilesDirectory(`/var/usrlocal/${sub}`, 0o755, 'root', 'root'))
       }
     } else {
-      for (const directory of ['opt', 'usr/local']) await mkdir(path.join(root, directory), {recursive: true, mode: 0o755})
+      for (const directory of ['/opt', '/usr/local']) await tree.mkdir(directory)
     }
-    for (const [link, target] of links) {
-      await rm(path.join(root, link), {recursive: true, force: true})
-      await symlink(target, path.join(root, link))
+    for (const [link, target] of links) await tree.symlink(`/${link}`, target)
+    for (const directory of API_DIRECTORIES) {
+      // A link here (a script's) would make the directory somewhere else.
+      if ((await tree.lstat(`/${directory}`))?.isSymbolicLink()) await tree.remove(`/${directory}`)
+      await tree.mkdir(`/${directory}`)
     }
-    for (const directory of API_DIRECTORIES) await mkdir(path.join(root, directory), {recursive: true, mode: 0o755})
     // /run is a tmpfs at boot and podman's at run time: what packages left there (/run/lock) is tmpfiles.d's to create.
-    for (const entry of await readdir(path.join(root, 'run'))) await rm(path.join(root, 'run', entry), {recursive: true, force: true})
-    await rm(path.join(root, 'ostree'), {recursive: true, force: true})
-    await symlink('sysroot/ostree', path.join(root, 'ostree'))
-    await rm(path.join(root, 'tmp'), {recursive: true, force: true})
+    for (const entry of await tree.list('/run')) await tree.remove(`/run/${entry}`)
+    await tree.symlink('/ostree', 'sysroot/ostree')
+    await tree.remove('/tmp')
     if (treefile['tmp-is-dir']) {
-      await mkdir(path.join(root, 'tmp'))
-      await chmod(path.join(root, 'tmp'), 0o1777)
+      await tree.mkdir('/tmp')
+      await tree.chmod('/tmp', 0o1777)
     } else {
-      await symlink('sysroot/tmp', path.join(root, 'tmp'))
+      await tree.symlink('/tmp', 'sysroot/tmp')
     }
-    await writeTreeFile(root, '/usr/lib/tmpfiles.d/apt-ostree-integration.conf', `# Written by apt-ostree: targets of the top-level links.\n${lines.join('\n')}\n`)
+    await tree.write('/usr/lib/tmpfiles.d/apt-ostree-integration.conf', `# Written by apt-ostree: targets of the top-level links.\n${lines.join('\n')}\n`)
   },
 }

@@ -1,8 +1,7 @@
-import {mkdir, readlink, rm} from 'node:fs/promises'
+import {readlink} from 'node:fs/promises'
 import path from 'node:path'
 import {accountNames} from '../accounts.js'
 import {walkTree} from '../../fs.js'
-import {writeTreeFile} from '../../sandbox/rootfs-path.js'
 import type {TreeStep} from '../step.js'
 import {declaredTmpfilesPaths, tmpfilesDirectory, tmpfilesLink} from './tmpfiles.js'
 
@@ -34,12 +33,14 @@ const FIXED: Array<[string, number, string]> = [
 export const varToTmpfiles: TreeStep = {
   name: '/var to tmpfiles.d',
   async run(context) {
-    const {root} = context
-    const names = await accountNames(root)
-    const declared = await declaredTmpfilesPaths(root, [AUTOVAR_CONF])
+    const {root, tree} = context
+    const names = await accountNames(tree)
+    const declared = await declaredTmpfilesPaths(tree, [AUTOVAR_CONF])
     const lines: string[] = []
     const dropped: string[] = []
-    for await (const entry of walkTree(root, 'var')) {
+    // A /var that is a link (a script's) holds nothing of the image's; the walk below never leaves the tree.
+    const walk = (await tree.lstat('/var'))?.isDirectory() ? walkTree(root, 'var') : []
+    for await (const entry of walk) {
       const target = '/' + entry.relative
       // Caches, logs and helper state are expected to go: no warning for them.
       if (SKIPPED.some((skip) => entry.relative === skip || entry.relative.startsWith(skip + '/'))) continue
@@ -57,11 +58,11 @@ export const varToTmpfiles: TreeStep = {
     for (const [directory, mode, owner] of FIXED) {
       if (!declared.has(directory)) lines.push(tmpfilesDirectory(directory, mode, owner, 'root'))
     }
-    await writeTreeFile(root, `/usr/lib/tmpfiles.d/${AUTOVAR_CONF}`, `# Written by apt-ostree from the image's /var.\n${lines.join('\n')}\n`)
+    await tree.write(`/usr/lib/tmpfiles.d/${AUTOVAR_CONF}`, `# Written by apt-ostree from the image's /var.\n${lines.join('\n')}\n`)
     if (dropped.length > 0) {
       context.warn(`dropped ${dropped.length} file(s) from /var (state belongs to tmpfiles.d or the first boot): ${dropped.slice(0, 8).join(', ')}${dropped.length > 8 ? ', ...' : ''}`)
     }
-    await rm(path.join(root, 'var'), {recursive: true, force: true})
-    await mkdir(path.join(root, 'var'), {mode: 0o755})
+    await tree.remove('/var')
+    await tree.mkdir('/var')
   },
 }
