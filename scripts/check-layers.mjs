@@ -7,7 +7,7 @@ import {readdirSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-/** Bottom to top. A layer is a directory of src/ or a list of files at its top. */
+/** Bottom to top. A layer is a directory of src/ or a list of files at its top. The top one holds the programs: the CLI's commands and the worker. */
 export const LAYERS = [
   ['base', ['errors.ts', 'fs.ts', 'hash.ts', 'version.ts', 'system-files.ts', 'arch.ts', 'file-tree.ts', 'text.ts']],
   ['tools', ['tools/']],
@@ -24,7 +24,7 @@ export const LAYERS = [
   ['vm', ['vm/']],
   ['compose', ['compose/']],
   ['cli', ['cli/']],
-  ['commands', ['commands/']],
+  ['commands', ['commands/', 'worker/']],
 ]
 
 function layerOf(relative) {

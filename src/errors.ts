@@ -1,7 +1,8 @@
 /**
  * Typed errors with a message meant for the user. The command layer
  * (src/cli/base-command.ts) is the one place that turns them into output and
- * an exit code; nothing else prints or exits.
+ * an exit code; nothing else prints or exits (the worker, src/worker/main.ts,
+ * is a program of its own and reports its errors to the CLI as events).
  */
 
 /** Exit codes: 0 ok, 1 the work failed, 2 bad input, 130 interrupted. */
@@ -115,10 +116,3 @@ export function fromSystemError(error: unknown): unknown {
   return new AptOstreeError(`${system.path ?? system.syscall ?? 'a file'}: ${text}`)
 }
 
-/**
- * Composing and booting run mmdebstrap in root mode and keep files' real
- * owners: refuse early and clearly rather than fail halfway.
- */
-export function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new UsageError(`${what} needs root (mmdebstrap root mode, real file owners); run it as root or in a privileged container`)
-}

@@ -57,6 +57,9 @@ function isAlive(pid: number): boolean {
 /** Command logs kept in CACHEDIR/logs: the newest, so a cache dir does not grow without bound. */
 export const KEPT_LOGS = 50
 
+/** Where a repo outside the cache is bound for a job in the sandbox that reads it. */
+const SOURCE_REPO = '/run/apt-ostree/source'
+
 /** File systems a cache dir cannot live on: the kernel's own. */
 const VIRTUAL = ['/proc', '/sys', '/dev']
 
@@ -147,6 +150,21 @@ export class Workspace {
     await makeDirectory(directory, 'cache dir')
     if (process.getuid?.() === 0) await chown(directory, uid, gid)
     return directory
+  }
+
+  /** A directory the sandbox writes, made by the host: owned by the build namespace's root. */
+  async ownedDirectory(directory: string): Promise<string> {
+    await mkdir(directory, {recursive: true})
+    const owner = this.sandboxOwner
+    if (owner) await chown(directory, owner.uid, owner.gid)
+    return directory
+  }
+
+  /** A repo as a job in the sandbox names it, and the bind that makes it visible there (none for one in the cache). */
+  repoInSandbox(repo: string): {path: string; readOnly: Array<[string, string]>} {
+    const relative = path.relative(this.cacheDir, repo)
+    if (!relative.startsWith('..') && !path.isAbsolute(relative)) return {path: this.sandbox.inside(repo), readOnly: []}
+    return {path: SOURCE_REPO, readOnly: [[repo, SOURCE_REPO]]}
   }
 
   /** Work dirs whose command is gone (killed, say): a compose's is hundreds of MB. */

@@ -1,11 +1,12 @@
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
-import {AptOstreeError, requireRoot} from '../errors.js'
+import {AptOstreeError} from '../errors.js'
 import {formatLintReport, runLint} from '../lint/run.js'
 import {commitFacts} from '../oci/config.js'
 import {exportImage, type ImageOptions, type ImageResult} from '../oci/export.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {Lock, Workspace} from '../workspace.js'
+import {openStaging} from './staging.js'
 
 export interface CommitImageInput extends ImageOptions {
   repo: string
@@ -21,19 +22,17 @@ export interface CommitImageInput extends ImageOptions {
 /**
  * The content of a commit as files: bare and bare-user repos hold them as
  * they are; an archive repo's objects are compressed, so the commit is
- * first pulled into the cache's bare-user staging repo (which a compose
- * with --repo has already filled).
+ * first pulled (checked) into the cache's staging repo, which a compose
+ * with --repo has already filled.
  */
 async function contentRepo(repo: OstreeRepo, commit: string, workspace: Workspace): Promise<OstreeRepo> {
   if (['bare', 'bare-user'].includes(await repo.mode())) return repo
-  const staging = new OstreeRepo(path.join(workspace.cacheDir, 'staging-repo'))
-  const run = {log: workspace.log, signal: workspace.signal}
-  if (!(await staging.exists())) {
-    await mkdir(staging.path, {recursive: true})
-    await staging.init('bare-user', run)
+  const staging = await openStaging(workspace)
+  if (!(await staging.host.hasWholeCommit(commit))) {
+    const source = workspace.repoInSandbox(repo.path)
+    await staging.inside.pullLocal(source.path, commit, {log: workspace.log, signal: workspace.signal, readOnly: source.readOnly})
   }
-  if (!(await staging.hasCommit(commit))) await staging.pullLocal(repo.path, commit, run)
-  return staging
+  return staging.host
 }
 
 /**
@@ -41,7 +40,6 @@ async function contentRepo(repo: OstreeRepo, commit: string, workspace: Workspac
  * on exactly the tree the image holds (a fatal finding writes nothing).
  */
 export async function exportCommitImage(input: CommitImageInput): Promise<ImageResult> {
-  requireRoot('writing an image')
   const repo = new OstreeRepo(path.resolve(input.repo))
   if (!(await repo.exists())) throw new AptOstreeError(`${input.repo}: not an OSTree repo`)
   const commit = await repo.resolve(input.ref)

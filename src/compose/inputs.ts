@@ -7,10 +7,21 @@ import type {ResolvedTreefile} from '../treefile/index.js'
 
 /** The files a treefile names, as this compose took them. */
 export interface InputFiles {
-  /** sha256 of each, by path relative to the treefile (the input hash's part). */
+  /** sha256 of each, by inputKey (the input hash's part). */
   digests: Record<string, string>
   /** Host path of each copy, by the path the treefile resolved it to. */
   copies: Map<string, string>
+}
+
+/**
+ * How the input hash names a file the treefile names: its path relative to
+ * the treefile when it is below the treefile's directory, else its absolute
+ * path (a system keyring), so the hash does not depend on where the
+ * checkout is.
+ */
+export function inputKey(resolved: ResolvedTreefile, file: string): string {
+  const relative = path.relative(path.dirname(resolved.path), file)
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative
 }
 
 /** An OpenPGP armored keyring's binary form: what gpgv reads (apt reads both). */
@@ -31,7 +42,6 @@ function dearmored(bytes: Buffer): Buffer {
  */
 export async function snapshotInputs(resolved: ResolvedTreefile, directory: string, owner?: {uid: number; gid: number}): Promise<InputFiles> {
   await mkdir(directory, {recursive: true})
-  const base = path.dirname(resolved.path)
   const digests: Record<string, string> = {}
   const copies = new Map<string, string>()
   const keyrings = new Set(Object.values(resolved.keyrings))
@@ -43,7 +53,7 @@ export async function snapshotInputs(resolved: ResolvedTreefile, directory: stri
     await chmod(copy, mode)
     // The sandbox's root reads them, whatever their mode.
     if (owner) await chown(copy, owner.uid, owner.gid)
-    digests[path.relative(base, file)] = sha256(bytes)
+    digests[inputKey(resolved, file)] = sha256(bytes)
     copies.set(file, copy)
   }
   return {digests, copies}

@@ -1,7 +1,7 @@
-import path from 'node:path'
 import {canonicalJson, sha256} from '../hash.js'
 import {printableTreefile, type ResolvedTreefile} from '../treefile/index.js'
 import type {ReleaseState} from '../archive/releases.js'
+import {inputKey} from './inputs.js'
 
 /** What the ref's current commit says about itself: the parent of the next one. */
 export interface ParentCommit {
@@ -17,7 +17,7 @@ export interface ParentCommit {
 /** Everything the plan depends on, gathered by gatherPlanInputs (which does the I/O). */
 export interface PlanInputs {
   resolved: ResolvedTreefile
-  /** sha256 of each file the treefile references, by path relative to the treefile. */
+  /** sha256 of each file the treefile references, by inputKey. */
   fileDigests: Record<string, string>
   /** The InRelease of every repo suite. */
   releases: ReleaseState[]
@@ -62,13 +62,12 @@ export function plan(inputs: PlanInputs): Plan {
   const releaseDigests = releases.map((release) => `${release.url} ${release.sha256}`)
   const inputHash = sha256(canonicalJson({tool: inputs.toolVersion, treefile, files: inputs.fileDigests, releases: releaseDigests, sourceDateEpoch, extraMetadata: inputs.extraMetadata}))
   const t = resolved.treefile
-  const base = path.dirname(resolved.path)
   const bootstrapHash = sha256(
     canonicalJson({
       tool: inputs.toolVersion,
       arch: resolved.arch,
       repos: t.repos,
-      keyrings: Object.values(resolved.keyrings).map((keyring) => inputs.fileDigests[path.relative(base, keyring)]),
+      keyrings: Object.values(resolved.keyrings).map((keyring) => inputs.fileDigests[inputKey(resolved, keyring)]),
       releases: releaseDigests,
       variant: t.variant,
       packages: resolved.packages.map((entry) => entry.spec).sort(),

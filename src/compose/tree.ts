@@ -4,7 +4,7 @@ import {ArchiveStore} from '../archive/capture.js'
 import {RootfsCache} from '../bootstrap/cache.js'
 import {bootstrap} from '../bootstrap/index.js'
 import {UsageError} from '../errors.js'
-import {assertWritable, pathExists} from '../fs.js'
+import {assertWritable} from '../fs.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {Lock, Workspace} from '../workspace.js'
@@ -12,8 +12,11 @@ import {gatherPlanInputs} from './gather.js'
 import {treefileWithCopies, type InputFiles} from './inputs.js'
 import {plan, type Plan} from './plan.js'
 import type {Reporter} from './reporter.js'
-import {runTreeWorker} from './run-worker.js'
-import {serializeTreefile} from './worker-protocol.js'
+import {runWorker} from '../sandbox/worker.js'
+import type {TreeStagesJob, TreeStagesResult} from '../postprocess/stages.js'
+import {serializeTreefile} from '../treefile/serialize.js'
+import {openStaging, verifyStaging, type StagingRepo} from './staging.js'
+import {StageRelay} from './stage-relay.js'
 
 export interface ComposeTreeOptions {
   resolved: ResolvedTreefile
@@ -81,48 +84,28 @@ export async function checkOutputs(options: Pick<ComposeTreeOptions, 'repo' | 'w
   }
 }
 
-/** The repo a compose writes to, and the staging repo the sandbox commits to (the same one without --repo). */
+/** The repo a compose writes to, and the staging repo the sandbox commits to (the target too without --repo). */
 interface Repos {
   target: OstreeRepo
-  /** The staging repo, as the host reads it and as the sandbox writes it. */
-  staging: OstreeRepo
-  stagingInside: OstreeRepo
+  staging: StagingRepo
 }
 
 /**
- * The commit is made by the sandbox into a bare-user staging repo in the
- * cache (which skips the objects it has); an archive --repo gets it with a
- * checked `pull-local`, which compresses only new objects, in parallel.
+ * The commit is made by the sandbox into the staging repo; an archive
+ * --repo gets it with a checked `pull-local`, which compresses only new
+ * objects, in parallel.
  */
 async function openRepos(options: ComposeTreeOptions, workspace: Workspace): Promise<Repos> {
-  const stagingPath = path.join(workspace.cacheDir, 'staging-repo')
-  const stagingInside = new OstreeRepo(stagingPath, {runner: workspace.sandbox, path: workspace.sandbox.inside(stagingPath)})
-  if (!(await pathExists(path.join(stagingPath, 'config')))) {
-    await workspace.sandboxDirectory('staging-repo')
-    await stagingInside.init('bare-user', {log: workspace.log})
+  const staging = await openStaging(workspace)
+  if (!options.repo) return {target: staging.host, staging}
+  const target = new OstreeRepo(path.resolve(options.repo))
+  if (!(await target.exists())) {
+    await mkdir(target.path, {recursive: true})
+    await target.init('archive', {log: workspace.log})
   }
-  const staging = new OstreeRepo(stagingPath)
-  let target = staging
-  if (options.repo) {
-    target = new OstreeRepo(path.resolve(options.repo))
-    if (!(await target.exists())) {
-      await mkdir(target.path, {recursive: true})
-      await target.init('archive', {log: workspace.log})
-    }
-    const repoLock = await Lock.acquire(path.join(target.path, 'apt-ostree.lock'), `repo ${target.path}`)
-    workspace.onDispose(() => repoLock.release())
-  }
-  return {target, staging, stagingInside}
-}
-
-/** A staging repo that fails ostree fsck is a cache that lies: thrown away and started again, with a warning. */
-async function verifyStaging(repos: Repos, workspace: Workspace, warn: (message: string) => void): Promise<void> {
-  const problems = await repos.stagingInside.fsck({log: workspace.log, signal: workspace.signal})
-  if (problems.length === 0) return
-  warn(`the staging repo failed ostree fsck (${problems[0]}${problems.length > 1 ? `, and ${problems.length - 1} more` : ''}): building it again`)
-  await workspace.removeTree(repos.staging.path)
-  await workspace.sandboxDirectory('staging-repo')
-  await repos.stagingInside.init('bare-user', {log: workspace.log})
+  const repoLock = await Lock.acquire(path.join(target.path, 'apt-ostree.lock'), `repo ${target.path}`)
+  workspace.onDispose(() => repoLock.release())
+  return {target, staging}
 }
 
 /**
@@ -143,13 +126,13 @@ async function runStages(options: ComposeTreeOptions, planned: Plan, files: Inpu
     }
   }
 
-  const digester = async (insideRoot: string): Promise<string> => (await runTreeWorker({kind: 'digest', root: insideRoot}, sandbox, reporter, workspace.job(() => undefined, (message) => reporter.warn(message)))).result.digest
+  const digester = async (insideRoot: string): Promise<string> => (await runWorker<{digest: string}>({kind: 'digest', root: insideRoot}, sandbox, {log: workspace.log, signal: workspace.signal})).digest
   const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), sandbox, digester)
   await timed('bootstrap', () =>
     reporter.stage('bootstrap', async ({progress, title}) => {
       const job = context(progress)
       progress('checking the staging repo (ostree fsck)')
-      await verifyStaging(repos, workspace, job.warn)
+      await verifyStaging(repos.staging, workspace, job.warn)
       progress('checking the cached bootstrapped tree')
       if (!options.forceNocache && (await cache.restore(planned.bootstrapHash, root, job))) {
         title('bootstrap: reusing the cached tree')
@@ -162,36 +145,43 @@ async function runStages(options: ComposeTreeOptions, planned: Plan, files: Inpu
       await cache.store(planned.bootstrapHash, root, job)
     }),
   )
-  const {result: committed, timings: workerTimings} = await runTreeWorker(
-    {
-      kind: 'compose',
-      resolved: serializeTreefile(treefileWithCopies(options.resolved, files, (file) => sandbox.inside(file))),
-      root: sandbox.inside(root),
-      scratch: sandbox.inside(workspace.workDir),
-      stagingRepo: sandbox.inside(repos.staging.path),
-      sourceDateEpoch: planned.sourceDateEpoch,
-      timestamp: planned.timestamp,
-      version: planned.version,
-      parent: planned.parent?.commit,
-      inputHash: planned.inputHash,
-      extraMetadata: options.extraMetadata,
-    },
-      sandbox,
-      reporter,
-      workspace.job(() => undefined, (message) => reporter.warn(message)),
-    )
-  Object.assign(timings, workerTimings)
+  const job: TreeStagesJob = {
+    kind: 'tree-stages',
+    resolved: serializeTreefile(treefileWithCopies(options.resolved, files, (file) => sandbox.inside(file))),
+    root: sandbox.inside(root),
+    scratch: sandbox.inside(workspace.workDir),
+    stagingRepo: sandbox.inside(repos.staging.host.path),
+    sourceDateEpoch: planned.sourceDateEpoch,
+    timestamp: planned.timestamp,
+    version: planned.version,
+    parent: planned.parent?.commit,
+    inputHash: planned.inputHash,
+    extraMetadata: options.extraMetadata,
+  }
+  const relay = new StageRelay(reporter)
+  let committed: TreeStagesResult
+  try {
+    committed = await runWorker<TreeStagesResult>(job, sandbox, {log: workspace.log, signal: workspace.signal, onEvent: relay.onEvent})
+    relay.finish()
+  } catch (error) {
+    relay.finish(error)
+    throw error
+  } finally {
+    await relay.settled()
+  }
+  Object.assign(timings, relay.timings)
   await timed('publish', () =>
     reporter.stage('publish', async ({progress, title}) => {
       const job = context(progress)
-      if (repos.target !== repos.staging) {
+      const separate = repos.target !== repos.staging.host
+      if (separate) {
         progress(`ostree pull-local into ${repos.target.path}`)
-        await repos.target.pullLocal(repos.staging.path, committed.commit, job)
+        await repos.target.pullLocal(repos.staging.host.path, committed.commit, job)
       }
       // The staging repo keeps this commit's objects for the next build of the ref, and drops older ones.
-      await repos.stagingInside.setRef(planned.ref, committed.commit, job)
-      await repos.stagingInside.prune(job)
-      if (repos.target !== repos.staging) await repos.target.setRef(planned.ref, committed.commit, job)
+      await repos.staging.inside.setRef(planned.ref, committed.commit, job)
+      await repos.staging.inside.prune(job)
+      if (separate) await repos.target.setRef(planned.ref, committed.commit, job)
       title(`commit ${committed.commit.slice(0, 12)} to ${planned.ref}`)
     }),
   )

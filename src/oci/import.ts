@@ -1,12 +1,16 @@
 import {createReadStream, createWriteStream} from 'node:fs'
-import {mkdir, readdir, rename, rm, symlink, writeFile} from 'node:fs/promises'
+import {mkdir, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import tar from 'tar-stream'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {findKernelVersion} from '../ostree/layout.js'
+import type {Sandbox} from '../sandbox/bwrap.js'
 import {TreeFs} from '../sandbox/tree-fs.js'
+import {runWorker} from '../sandbox/worker.js'
+import type {WorkerReport} from '../sandbox/worker-protocol.js'
+import type {Workspace} from '../workspace.js'
 import type {RunOptions} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {skopeoCopyToLayout} from '../tools/skopeo.js'
@@ -47,45 +51,74 @@ async function layoutOnDisk(reference: ImageReference, workDir: string, options:
   return {directory, tag: UMOCI_TAG}
 }
 
+/** Where an oci: layout read in place is bound inside the sandbox (its host path may be out of the sandbox's reach). */
+const SOURCE_LAYOUT = '/run/apt-ostree/image'
+
 /**
  * A layout in WORK that umoci reads as UMOCI_TAG: the manifest the reference
  * names, chosen as lint and labels choose it (an untagged single image
  * answers to any tag, a platform index gives this machine's image), with the
- * blobs linked from where they are. umoci itself only finds tagged images.
+ * blobs linked from where they are (inside the sandbox). umoci itself only
+ * finds tagged images. Returns the layout, and the bind an oci: source needs.
  */
-async function umociLayout(reference: ImageReference, workDir: string, options: RunOptions): Promise<string> {
+async function umociLayout(reference: ImageReference, workDir: string, sandbox: Sandbox, options: RunOptions): Promise<{layout: string; binds: Array<[string, string]>}> {
   const source = await layoutOnDisk(reference, workDir, options)
   const {descriptor} = await selectManifest(await ociDirectory(source.directory, formatImageReference(reference)), source.tag)
   const layout = path.join(workDir, 'image-layout')
   await mkdir(layout, {recursive: true})
-  await symlink(path.resolve(source.directory, 'blobs'), path.join(layout, 'blobs'))
+  const inPlace = reference.transport === 'oci'
+  await symlink(inPlace ? `${SOURCE_LAYOUT}/blobs` : sandbox.inside(path.join(source.directory, 'blobs')), path.join(layout, 'blobs'))
   await writeFile(path.join(layout, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
   const index = {schemaVersion: 2, manifests: [{...descriptor, annotations: {...descriptor.annotations, 'org.opencontainers.image.ref.name': UMOCI_TAG}}]}
   await writeFile(path.join(layout, 'index.json'), JSON.stringify(index))
-  return layout
+  return {layout, binds: inPlace ? [[path.resolve(source.directory), SOURCE_LAYOUT]] : []}
+}
+
+/** An image's tree into a commit, for the worker: every path is a path inside the sandbox. */
+export interface ImportImageJob {
+  kind: 'import-image'
+  /** The image, for messages. */
+  name: string
+  layout: string
+  rootfs: string
+  repo: string
 }
 
 /**
  * An image's filesystem back into an OSTree commit, as bootc's import sees
  * it: the layers unpacked, /etc moved back to /usr/etc, /var kept (ostree's
  * "initial-var" copies it into the new stateroot at the first deploy), the
- * contents of /run and /tmp dropped. Proves the image, not only the commit
- * it came from, is bootable.
+ * contents of /run and /tmp dropped. Run by the worker: the image is
+ * unpacked with its owners, and read only through TreeFs.
  */
-export async function commitImage(reference: ImageReference, workDir: string, options: RunOptions): Promise<{repo: OstreeRepo; commit: string}> {
-  const layout = await umociLayout(reference, workDir, options)
-  const rootfs = path.join(workDir, 'image-rootfs')
-  await umociUnpack(layout, UMOCI_TAG, rootfs, options)
-  if (await pathExists(path.join(rootfs, 'usr/etc'))) throw new AptOstreeError(`${formatImageReference(reference)}: the image has /usr/etc; bootc images ship /etc`)
-  if (await pathExists(path.join(rootfs, 'etc'))) await rename(path.join(rootfs, 'etc'), path.join(rootfs, 'usr/etc'))
-  for (const runtime of ['run', 'tmp']) {
-    for (const entry of await readdir(path.join(rootfs, runtime)).catch(() => [] as string[])) await rm(path.join(rootfs, runtime, entry), {recursive: true, force: true})
+export async function importImageTree(job: ImportImageJob, report: WorkerReport): Promise<{commit: string}> {
+  const options = {signal: report.signal, onLine: report.progress}
+  await umociUnpack(job.layout, UMOCI_TAG, job.rootfs, options)
+  const tree = new TreeFs(job.rootfs)
+  if (await tree.exists('/usr/etc')) throw new AptOstreeError(`${job.name}: the image has /usr/etc; bootc images ship /etc`)
+  if (await tree.exists('/etc')) await tree.rename('/etc', '/usr/etc')
+  for (const runtime of ['/run', '/tmp']) {
+    for (const entry of await tree.list(runtime)) await tree.remove(`${runtime}/${entry}`)
   }
-  const kernel = await findKernelVersion(new TreeFs(rootfs))
-  const repo = new OstreeRepo(path.join(workDir, 'image-repo'))
-  await mkdir(repo.path, {recursive: true})
+  const kernel = await findKernelVersion(tree)
+  const repo = new OstreeRepo(job.repo)
   await repo.init('bare-user', options)
-  const commit = await repo.commit({tree: rootfs, metadata: {'ostree.bootable': true, 'ostree.linux': kernel}}, options)
-  await rm(rootfs, {recursive: true, force: true})
+  return {commit: await repo.commit({tree: job.rootfs, metadata: {'ostree.bootable': true, 'ostree.linux': kernel}}, options)}
+}
+
+/**
+ * The image at REFERENCE committed back to OSTree (importImageTree) in a
+ * bare-user repo in WORKSPACE's work dir. Proves the image, not only the
+ * commit it came from, is bootable.
+ */
+export async function commitImage(reference: ImageReference, workspace: Workspace): Promise<{repo: OstreeRepo; commit: string}> {
+  const run = {log: workspace.log, signal: workspace.signal}
+  const {layout, binds} = await umociLayout(reference, workspace.workDir, workspace.sandbox, run)
+  const repo = new OstreeRepo(await workspace.ownedDirectory(path.join(workspace.workDir, 'image-repo')))
+  const rootfs = path.join(workspace.workDir, 'image-rootfs')
+  const {sandbox} = workspace
+  const job: ImportImageJob = {kind: 'import-image', name: formatImageReference(reference), layout: sandbox.inside(layout), rootfs: sandbox.inside(rootfs), repo: sandbox.inside(repo.path)}
+  const {commit} = await runWorker<{commit: string}>(job, sandbox, {...run, readOnly: binds})
+  await workspace.removeTree(rootfs)
   return {repo, commit}
 }

@@ -23,9 +23,14 @@ export interface SandboxOptions extends RunOptions {
   setenv?: Record<string, string>
 }
 
+/** For tree code: binds into the tree (from paths inside the sandbox to paths in the tree) besides the sandbox's own options. */
 export interface TreeSandboxOptions extends SandboxOptions {
-  /** Read-write binds into the tree: `host path -> path inside` (a sysroot, an output directory). */
-  binds?: Array<[string, string]>
+  /** Read-write binds: a sysroot, an output directory. */
+  treeBinds?: Array<[string, string]>
+  /** Read-only binds: a script, a repo. */
+  treeReadOnly?: Array<[string, string]>
+  /** Directories of the tree replaced by an empty tmpfs (/var for the target's ostree). */
+  treeTmpfs?: string[]
 }
 
 /**
@@ -61,8 +66,9 @@ function treeCommand(root: string, command: string[], options: TreeSandboxOption
     '--proc', '/proc',
     '--tmpfs', '/tmp',
     '--tmpfs', '/run',
-    ...(options.binds ?? []).flatMap(([from, to]) => ['--bind', from, to]),
-    ...(options.readOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
+    ...(options.treeTmpfs ?? []).flatMap((directory) => ['--tmpfs', directory]),
+    ...(options.treeBinds ?? []).flatMap(([from, to]) => ['--bind', from, to]),
+    ...(options.treeReadOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',

@@ -1,10 +1,19 @@
-import {run, type RunOptions} from './exec.js'
+import {run, type CommandRunner, type RunOptions} from './exec.js'
 
 // The programs that make disk images without loop devices or mounts:
 // mkfs.vfat and mtools for the EFI system partition, sfdisk for the
 // partition table, dd to place partition images, qemu-img to convert.
 
 const MTOOLS_ENV = {MTOOLS_SKIP_CHECK: '1'}
+
+/**
+ * An ext4 file system image of SIZE MiB at IMAGE with DIRECTORY's content
+ * (mkfs.ext4 -d: no loop device, no mount), owners as the runner sees them.
+ */
+export async function mkfsExt4(image: string, sizeMiB: number, label: string, directory: string, options: RunOptions & {runner: CommandRunner}): Promise<void> {
+  await options.runner.run(['truncate', '-s', `${sizeMiB}M`, image], {label: 'truncate', ...options})
+  await options.runner.run(['mkfs.ext4', '-q', '-F', '-L', label, '-d', directory, image], {label: 'mkfs.ext4', ...options})
+}
 
 /** A FAT32 file system image of SIZE KiB. */
 export async function mkfsVfat(image: string, sizeKiB: number, label: string, options: RunOptions): Promise<void> {

@@ -44,6 +44,8 @@ export interface RunOptions {
   stdout?: Options['stdout']
   /** Open file descriptors the child gets as its fds 3, 4, ... (bwrap's --userns). */
   passFds?: number[]
+  /** For a runner that is a sandbox: host paths the command needs, bound read-only (`host path -> path inside`). */
+  readOnly?: Array<[string, string]>
 }
 
 export interface RunResult {

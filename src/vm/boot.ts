@@ -1,9 +1,9 @@
 import {copyFile, mkdir, rename} from 'node:fs/promises'
 import path from 'node:path'
 import {Workspace} from '../workspace.js'
-import {AptOstreeError, requireRoot} from '../errors.js'
+import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
-import {deployCommit, releaseSysroot} from './deploy.js'
+import {deployCommit} from './deploy.js'
 import {makeRootImage, ROOT_LABEL} from './disk.js'
 import {bootAndWatch, chooseAccelerator, OVMF_VARS, qemuArgs, type BootMethod, type BootReport} from './qemu.js'
 import {resolveSource, type DeploySource} from './source.js'
@@ -43,7 +43,6 @@ export function diskFormatOf(file: string): 'raw' | 'qcow2' {
  * console log stays under CACHEDIR/logs, the disk under CACHEDIR/vm with keep).
  */
 export async function bootSystem(options: BootOptions): Promise<BootResult> {
-  requireRoot('vm boot')
   const {source} = options
   if ('disk' in source && !(await pathExists(source.disk))) throw new AptOstreeError(`${source.disk}: no such disk image`)
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'vm-boot')
@@ -67,11 +66,10 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       commit = resolved.commit
       target ??= resolved.defaultTarget
       progress('deploying with the target\'s ostree')
-      const deployment = await deployCommit({repo: resolved.repo.path, ref: commit, workDir: workspace.workDir, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw'], run})
-      workspace.onDispose(() => releaseSysroot(deployment.sysroot, {log: workspace.log}))
+      const deployment = await deployCommit({repo: resolved.repo.path, commit: commit!, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw']}, workspace)
       progress('making the disk image')
       disk = path.join(workspace.workDir, 'root.img')
-      await makeRootImage(deployment.sysroot, disk, run)
+      await makeRootImage(deployment.sysroot, disk, workspace.sandbox, run)
       const bootDir = path.join(deployment.sysroot, 'boot')
       method = {kind: 'kernel', kernel: path.join(bootDir, deployment.entry.linux), initrd: path.join(bootDir, deployment.entry.initrd), append: deployment.entry.options}
       progress(`booting ${deployment.entry.title}`)

@@ -1,7 +1,7 @@
-import {mkdir, readdir, readFile} from 'node:fs/promises'
+import {readdir, readFile, symlink} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
-import {run, type RunOptions} from '../tools/exec.js'
+import type {Workspace} from '../workspace.js'
 
 /** The boot entry ostree wrote (BLS), paths relative to the sysroot's /boot. */
 export interface BootEntry {
@@ -12,77 +12,51 @@ export interface BootEntry {
 }
 
 export interface Deployment {
+  /** Host paths: the sysroot, and the deployed tree in it (SYSROOT/ostree/deploy/STATEROOT/deploy/CHECKSUM.0). */
   sysroot: string
-  /** The deployed tree: SYSROOT/ostree/deploy/STATEROOT/deploy/CHECKSUM.0. */
   root: string
   entry: BootEntry
 }
 
 export interface DeployInput {
-  /** Repo holding the commit. */
+  /** Host path of the repo holding the commit. */
   repo: string
-  ref: string
-  /** Scratch directory: the target's /usr is checked out here, the sysroot made here. */
-  workDir: string
+  commit: string
   kargs: string[]
   stateroot?: string
-  run: RunOptions
 }
 
 /**
- * Deploy a commit into a fresh sysroot with the target's own ostree, run from
- * the commit's /usr in bubblewrap: the host's ostree may be older than the
- * target's and lack what it needs (composefs images are written by the
- * version that will read them).
+ * Deploy a commit into a fresh sysroot with the target's own ostree, run
+ * from the commit's /usr in the sandbox (it is the tree's code): the host's
+ * ostree may be older than the target's and lack what it needs (composefs
+ * images are written by the version that will read them). Everything in
+ * the sysroot belongs to the build namespace, as it will to the machine's root.
  */
-export async function deployCommit(input: DeployInput): Promise<Deployment> {
+export async function deployCommit(input: DeployInput, workspace: Workspace): Promise<Deployment> {
+  const {sandbox} = workspace
+  const run = {log: workspace.log, signal: workspace.signal}
   const stateroot = input.stateroot ?? 'debian'
-  const tools = path.join(input.workDir, 'target-usr')
-  const sysroot = path.join(input.workDir, 'sysroot')
-  await mkdir(sysroot, {recursive: true})
-  await run('ostree', [`--repo=${input.repo}`, 'checkout', '--subpath=/usr', input.ref, tools], {label: 'ostree checkout of the target\'s /usr', ...input.run})
+  const toolRoot = await workspace.ownedDirectory(path.join(workspace.workDir, 'target-root'))
+  const sysroot = await workspace.ownedDirectory(path.join(workspace.workDir, 'sysroot'))
+  const {path: repo, readOnly} = workspace.repoInSandbox(input.repo)
+  await sandbox.run(['ostree', `--repo=${repo}`, 'checkout', '--subpath=/usr', input.commit, sandbox.inside(path.join(toolRoot, 'usr'))], {label: "ostree checkout of the target's /usr", ...run, readOnly})
+  for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']]) await symlink(target, path.join(toolRoot, link))
   const targetOstree = (args: string[]): Promise<unknown> =>
-    run(
-      'bwrap',
-      [
-        '--ro-bind', tools, '/usr',
-        '--ro-bind', path.join(tools, 'etc'), '/etc',
-        '--symlink', 'usr/bin', '/bin',
-        '--symlink', 'usr/sbin', '/sbin',
-        '--symlink', 'usr/lib', '/lib',
-        '--symlink', 'usr/lib64', '/lib64',
-        '--dev', '/dev',
-        '--proc', '/proc',
-        '--tmpfs', '/tmp',
-        '--tmpfs', '/var',
-        '--tmpfs', '/run',
-        '--bind', sysroot, '/sysroot',
-        '--ro-bind', path.resolve(input.repo), '/srcrepo',
-        '--unshare-pid',
-        '--die-with-parent',
-        '--clearenv',
-        '--setenv', 'PATH', '/usr/sbin:/usr/bin',
-        '--setenv', 'LANG', 'C.UTF-8',
-        'ostree', ...args,
-      ],
-      {label: `the target's ostree ${args[0] === 'admin' ? `admin ${args[1]}` : args[0]}`, ...input.run},
-    )
-  try {
-    return await deployInto(sysroot, stateroot, input, targetOstree)
-  } catch (error) {
-    // A deploy that failed halfway may have left an immutable deployment dir: make it removable.
-    await releaseSysroot(sysroot, input.run).catch(() => undefined)
-    throw error
-  }
-}
-
-async function deployInto(sysroot: string, stateroot: string, input: DeployInput, targetOstree: (args: string[]) => Promise<unknown>): Promise<Deployment> {
+    sandbox.runInTree(sandbox.inside(toolRoot), ['ostree', ...args], {
+      label: `the target's ostree ${args[0] === 'admin' ? `admin ${args[1]}` : args[0]}`,
+      ...run,
+      treeBinds: [[sandbox.inside(sysroot), '/sysroot']],
+      treeReadOnly: [[sandbox.inside(path.join(toolRoot, 'usr/etc')), '/etc'], [repo, '/srcrepo']],
+      treeTmpfs: ['/var'],
+      readOnly,
+    })
   await targetOstree(['admin', 'init-fs', '--modern', '/sysroot'])
   // No bootloader integration: the entries are read by QEMU's direct boot or systemd-boot.
   await targetOstree(['config', '--repo=/sysroot/ostree/repo', 'set', 'sysroot.bootloader', 'none'])
   await targetOstree(['admin', 'os-init', '--sysroot=/sysroot', stateroot])
-  await targetOstree(['pull-local', '--repo=/sysroot/ostree/repo', '/srcrepo', input.ref])
-  await targetOstree(['admin', 'deploy', '--sysroot=/sysroot', `--os=${stateroot}`, ...input.kargs.map((karg) => `--karg=${karg}`), input.ref])
+  await targetOstree(['pull-local', '--repo=/sysroot/ostree/repo', '/srcrepo', input.commit])
+  await targetOstree(['admin', 'deploy', '--sysroot=/sysroot', `--os=${stateroot}`, ...input.kargs.map((karg) => `--karg=${karg}`), input.commit])
   const deployments = path.join(sysroot, 'ostree/deploy', stateroot, 'deploy')
   const [deployed] = (await readdir(deployments)).filter((name) => !name.endsWith('.origin'))
   return {sysroot, root: path.join(deployments, deployed), entry: await readBootEntry(sysroot)}
@@ -98,15 +72,4 @@ export async function readBootEntry(sysroot: string): Promise<BootEntry> {
   const entry = {title: field('title'), linux: field('linux'), initrd: field('initrd'), options: field('options')}
   if (!entry.linux || !entry.initrd) throw new AptOstreeError(`boot entry ${entries.at(-1)} has no kernel or initramfs line`)
   return entry
-}
-
-/** ostree makes deployment roots immutable; lift that so the sysroot can be removed. */
-export async function releaseSysroot(sysroot: string, options: RunOptions): Promise<void> {
-  const deployRoot = path.join(sysroot, 'ostree/deploy')
-  for (const stateroot of await readdir(deployRoot).catch(() => [] as string[])) {
-    const deployments = path.join(deployRoot, stateroot, 'deploy')
-    for (const deployment of await readdir(deployments).catch(() => [] as string[])) {
-      if (!deployment.endsWith('.origin')) await run('chattr', ['-i', path.join(deployments, deployment)], {label: 'chattr -i', ...options})
-    }
-  }
 }

@@ -1,10 +1,9 @@
 import {rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {Workspace} from '../workspace.js'
-import {requireRoot} from '../errors.js'
 import {assertWritable} from '../fs.js'
 import {qemuImgConvert} from '../tools/disk.js'
-import {deployCommit, releaseSysroot} from './deploy.js'
+import {deployCommit} from './deploy.js'
 import {makeUefiDisk, ROOT_LABEL} from './disk.js'
 import {resolveSource, type DeploySource} from './source.js'
 
@@ -44,7 +43,6 @@ const DISK_KARGS = [`root=LABEL=${ROOT_LABEL}`, 'rw', 'systemd.gpt_auto=0', 'con
  * OUTPUT and renamed at the end, so OUTPUT is the old file or the whole new one.
  */
 export async function makeDiskImage(options: DiskImageOptions): Promise<DiskImageResult> {
-  requireRoot('compose disk-image')
   const output = path.resolve(options.output)
   await assertWritable(output, 'disk image')
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'disk-image')
@@ -53,11 +51,10 @@ export async function makeDiskImage(options: DiskImageOptions): Promise<DiskImag
   try {
     const {repo, commit} = await resolveSource(options.source, workspace, options.progress)
     options.progress('deploying with the target\'s ostree')
-    const deployment = await deployCommit({repo: repo.path, ref: commit, workDir: workspace.workDir, kargs: [...DISK_KARGS, ...options.kargs], run})
-    workspace.onDispose(() => releaseSysroot(deployment.sysroot, {log: workspace.log}))
+    const deployment = await deployCommit({repo: repo.path, commit, kargs: [...DISK_KARGS, ...options.kargs]}, workspace)
     options.progress('making the EFI and root partitions')
     const raw = options.format === 'raw' ? partial : path.join(workspace.workDir, 'disk.raw')
-    const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, deployment: deployment.root, disk: raw, workDir: workspace.workDir, sizeMiB: options.sizeMiB, run})
+    const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, deployment: deployment.root, disk: raw, workDir: workspace.workDir, sizeMiB: options.sizeMiB, sandbox: workspace.sandbox, run})
     if (options.format === 'qcow2') {
       options.progress('converting to qcow2')
       await qemuImgConvert(raw, partial, run)

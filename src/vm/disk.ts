@@ -2,8 +2,9 @@ import {readdir, rm, truncate, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
-import {ddInto, mkfsVfat, sfdisk, vfatCopy, vfatMkdir} from '../tools/disk.js'
-import {run, type RunOptions} from '../tools/exec.js'
+import type {Sandbox} from '../sandbox/bwrap.js'
+import {ddInto, mkfsExt4, mkfsVfat, sfdisk, vfatCopy, vfatMkdir} from '../tools/disk.js'
+import type {RunOptions} from '../tools/exec.js'
 
 export const ROOT_LABEL = 'ostree-root'
 /** The EFI system partition: systemd-boot, the loader entries and a copy of the kernels and initramfs. */
@@ -13,8 +14,9 @@ const GPT_MIB = 1
 /** Where systemd-boot-efi puts the loader, in the deployed tree. */
 const SYSTEMD_BOOT = 'usr/lib/systemd/boot/efi/systemd-bootx64.efi'
 
-async function usedMiB(directory: string, options: RunOptions): Promise<number> {
-  const {stdout} = await run('du', ['-s', '--block-size=1M', directory], {label: `du of ${path.basename(directory)}`, ...options})
+/** MiB the sysroot uses: counted in the sandbox, which can read all of it. */
+async function usedMiB(directory: string, sandbox: Sandbox, options: RunOptions): Promise<number> {
+  const {stdout} = await sandbox.run(['du', '-s', '--block-size=1M', sandbox.inside(directory)], {label: `du of ${path.basename(directory)}`, ...options})
   return Number(stdout.split(/\s+/)[0])
 }
 
@@ -25,16 +27,15 @@ function minimumRootMiB(used: number): number {
 
 /**
  * An ext4 image of the sysroot, made with `mkfs.ext4 -d` (no loop device, no
- * mount, hard links kept). Sized from the sysroot's usage with room to spare
+ * mount, hard links kept) in the sandbox, so the file system records the
+ * owners the tree has. Sized from the sysroot's usage with room to spare
  * unless a size is given.
  */
-export async function makeRootImage(sysroot: string, image: string, options: RunOptions, sizeMiB?: number): Promise<number> {
-  const used = await usedMiB(sysroot, options)
+export async function makeRootImage(sysroot: string, image: string, sandbox: Sandbox, options: RunOptions, sizeMiB?: number): Promise<number> {
+  const used = await usedMiB(sysroot, sandbox, options)
   const size = sizeMiB ?? Math.max(1024, Math.ceil(used * 1.5) + 512)
   if (size < minimumRootMiB(used)) throw new AptOstreeError(`the root file system needs at least ${minimumRootMiB(used)} MiB (the deployment uses ${used} MiB)`)
-  await writeFile(image, '')
-  await truncate(image, size * 1024 * 1024)
-  await run('mkfs.ext4', ['-q', '-F', '-L', ROOT_LABEL, '-d', sysroot, image], {label: 'mkfs.ext4', ...options})
+  await mkfsExt4(sandbox.inside(image), size, ROOT_LABEL, sandbox.inside(sysroot), {...options, runner: sandbox})
   return size
 }
 
@@ -65,9 +66,9 @@ async function makeEsp(sysroot: string, deployment: string, image: string, optio
  * root holding the ostree sysroot (label ostree-root, which the kernel
  * command line names). SIZE MiB in all, or what the sysroot needs.
  */
-export async function makeUefiDisk(input: {sysroot: string; deployment: string; disk: string; workDir: string; sizeMiB?: number; run: RunOptions}): Promise<number> {
+export async function makeUefiDisk(input: {sysroot: string; deployment: string; disk: string; workDir: string; sizeMiB?: number; sandbox: Sandbox; run: RunOptions}): Promise<number> {
   const [esp, root] = [path.join(input.workDir, 'esp.img'), path.join(input.workDir, 'root.img')]
-  const rootMiB = await makeRootImage(input.sysroot, root, input.run, input.sizeMiB === undefined ? undefined : input.sizeMiB - ESP_MIB - 2 * GPT_MIB).catch((error: unknown) => {
+  const rootMiB = await makeRootImage(input.sysroot, root, input.sandbox, input.run, input.sizeMiB === undefined ? undefined : input.sizeMiB - ESP_MIB - 2 * GPT_MIB).catch((error: unknown) => {
     if (input.sizeMiB === undefined || !(error instanceof AptOstreeError)) throw error
     throw new AptOstreeError(`--size ${input.sizeMiB}M is too small: ${error.message}, plus ${ESP_MIB + 2 * GPT_MIB} MiB for the EFI partition and the partition table`)
   })

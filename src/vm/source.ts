@@ -28,13 +28,12 @@ async function commitTarget(repo: OstreeRepo, commit: string): Promise<string | 
  * a commit with a kernel, or an image labelled for bootc.
  */
 export async function resolveSource(source: DeploySource, workspace: Workspace, progress: (line: string) => void): Promise<ResolvedSource> {
-  const run = {log: workspace.log, signal: workspace.signal}
   if ('image' in source) {
     const name = formatImageReference(source.image)
     const labels = await withImageLayout(source.image, readImageLabels)
     if (!('containers.bootc' in labels) && !('ostree.bootable' in labels)) throw new AptOstreeError(`${name}: not a bootable image (no containers.bootc or ostree.bootable label)`)
     progress(`committing the image's filesystem (/etc back to /usr/etc)`)
-    const {repo, commit} = await commitImage(source.image, workspace.workDir, run)
+    const {repo, commit} = await commitImage(source.image, workspace)
     return {repo, commit}
   }
   const repo = new OstreeRepo(path.resolve(source.repo))

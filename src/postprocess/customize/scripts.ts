@@ -37,7 +37,7 @@ export const postprocessScripts: TreeStep = {
         context.progress(script.name)
         const inside = `/tmp/apt-ostree-${path.basename(script.file)}`
         await context.sandbox.runInTree(context.root, [inside], {
-          readOnly: [[script.file, inside]],
+          treeReadOnly: [[script.file, inside]],
           setenv: {SOURCE_DATE_EPOCH: String(context.sourceDateEpoch)},
           log: context.log,
           signal: context.signal,
