@@ -3,7 +3,13 @@ import {createReadStream, type Stats} from 'node:fs'
 import {lstat, mkdir, readdir, readlink, rm, writeFile} from 'node:fs/promises'
 import {pipeline} from 'node:stream/promises'
 import path from 'node:path'
-import {AptOstreeError} from './errors.js'
+import {UsageError} from './errors.js'
+
+/** Whether FILE is DIRECTORY or below it, by name (links are the caller's to resolve). */
+export function isWithin(directory: string, file: string): boolean {
+  const relative = path.relative(directory, file)
+  return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)
+}
 
 /** Whether a directory entry exists (a link counts as itself, not followed). */
 export function pathExists(file: string): Promise<boolean> {
@@ -11,22 +17,48 @@ export function pathExists(file: string): Promise<boolean> {
 }
 
 /**
- * Fail early when OUTPUT cannot be written: its directory is made if need
- * be and a probe file written there (access(2) says yes to root on
- * read-only mounts and immutable dirs). `what` names the output in the message.
+ * Fail early when OUTPUT cannot be written, making nothing: its nearest
+ * existing ancestor must be a directory a probe file can be written in
+ * (access(2) says yes to root on immutable dirs). The writer makes the
+ * missing directories once it has something to write. `what` names the
+ * output in the message.
  */
 export async function assertWritable(output: string, what: string): Promise<void> {
-  const parent = path.dirname(output)
   try {
-    await mkdir(parent, {recursive: true})
-    const probe = path.join(parent, `.apt-ostree-probe-${process.pid}`)
-    await writeFile(probe, '')
-    await rm(probe)
+    await probeDirectory(await nearestExisting(path.dirname(path.resolve(output))))
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a parent is not a directory' : (code ?? (error as Error).message)
-    throw new AptOstreeError(`${output}: cannot write the ${what} there (${why})`)
+    throw new UsageError(`${what}: cannot write it there (${whyUnwritable(error)})`)
   }
+}
+
+/** The path itself if it exists, else its nearest ancestor that does. */
+export async function nearestExisting(file: string): Promise<string> {
+  let existing = path.resolve(file)
+  while (!(await pathExists(existing))) existing = path.dirname(existing)
+  return existing
+}
+
+/** Write and remove a probe file in DIRECTORY: the one sure test that it can be written. */
+export async function probeDirectory(directory: string): Promise<void> {
+  const probe = path.join(directory, `.apt-ostree-probe-${process.pid}`)
+  await writeFile(probe, '', {flag: 'wx'})
+  await rm(probe)
+}
+
+/** Why a path could not be written, in a user's words. */
+export function whyUnwritable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'EROFS') return 'read-only file system'
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
+  if (code === 'ENOTDIR' || code === 'EEXIST') return 'a parent is not a directory'
+  if (code === 'ENOSPC') return 'no space left on device'
+  return code ?? (error as Error).message
+}
+
+/** Write an output file (made by the steps assertWritable checked), its directory made if need be. */
+export async function writeOutput(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), {recursive: true})
+  await writeFile(file, text)
 }
 
 /** One entry of a directory tree on disk, as walkTree yields it. */

@@ -1,9 +1,11 @@
-import {chown, mkdir, open, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {chown, mkdir, open, readdir, readFile, realpath, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError, InterruptedError, UsageError} from './errors.js'
 import {HostSandbox} from './sandbox/bwrap.js'
 import {BuildNamespace} from './sandbox/namespace.js'
+import {buildIdMap} from './sandbox/idmap.js'
 import {CommandLog} from './tools/exec.js'
+import {isWithin, nearestExisting, probeDirectory, whyUnwritable} from './fs.js'
 
 /** What a running job gets besides its inputs: the command log, the abort signal, and where to say how it goes. */
 export interface JobContext {
@@ -73,14 +75,25 @@ async function startTimeOf(pid: number): Promise<string | undefined> {
 async function makeDirectory(directory: string, what: string): Promise<void> {
   try {
     await mkdir(directory, {recursive: true})
-    const probe = path.join(directory, `.apt-ostree-probe-${process.pid}`)
-    await writeFile(probe, '')
-    await rm(probe)
+    await probeDirectory(directory)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a parent is not a directory' : code === 'ENOSPC' ? 'no space left on device' : (code ?? (error as Error).message)
-    throw new AptOstreeError(`${what} ${directory}: cannot use it (${why})`)
+    throw new UsageError(`${what} ${directory}: cannot use it (${whyUnwritable(error)})`)
   }
+}
+
+/**
+ * Refuse a cache dir before making anything of it: white space splits
+ * mmdebstrap's hook lines, and one on /proc, /sys or /dev (through a link
+ * too) is no place for files; its nearest existing ancestor must be a
+ * writable directory.
+ */
+async function checkCacheDir(cacheDir: string): Promise<void> {
+  if (/\s/.test(cacheDir)) throw new UsageError(`--cachedir ${cacheDir}: must not contain white space (mmdebstrap hooks split on it)`)
+  const existing = await realpath(await nearestExisting(cacheDir))
+  if (VIRTUAL.some((root) => existing === root || existing.startsWith(`${root}/`))) throw new UsageError(`--cachedir ${cacheDir}: is on a kernel file system (${VIRTUAL.join(', ')}); choose a directory on a disk`)
+  await probeDirectory(existing).catch((error: unknown) => {
+    throw new UsageError(`--cachedir ${cacheDir}: cannot use it (${whyUnwritable(error)})`)
+  })
 }
 
 /**
@@ -111,15 +124,16 @@ export class Workspace {
   }
 
   static async open(cacheDir: string, purpose: string): Promise<Workspace> {
-    if (/\s/.test(cacheDir)) throw new UsageError(`the cache dir ${cacheDir} must not contain white space (mmdebstrap hooks split on it)`)
-    if (VIRTUAL.some((root) => cacheDir === root || cacheDir.startsWith(`${root}/`))) throw new UsageError(`the cache dir ${cacheDir} is on a kernel file system (${VIRTUAL.join(', ')}); choose a directory on a disk`)
-    await makeDirectory(cacheDir, 'cache dir')
+    await checkCacheDir(cacheDir)
+    // The ids first: a user who has none is told so before anything is made.
+    const idMap = await buildIdMap()
+    await makeDirectory(cacheDir, '--cachedir')
     await makeDirectory(path.join(cacheDir, 'logs'), 'cache dir')
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
     const log = new CommandLog(path.join(cacheDir, 'logs', `${purpose}-${stamp}-${process.pid}.log`))
     let namespace: BuildNamespace | undefined
     try {
-      namespace = await BuildNamespace.open({log})
+      namespace = await BuildNamespace.open(idMap, {log})
       const sandbox = new HostSandbox(namespace, cacheDir)
       const workspace = new Workspace(cacheDir, path.join(cacheDir, 'work', String(process.pid)), log, namespace, sandbox)
       await workspace.sandboxDirectory('work')
@@ -162,8 +176,7 @@ export class Workspace {
 
   /** A repo as a job in the sandbox names it, and the bind that makes it visible there (none for one in the cache). */
   repoInSandbox(repo: string): {path: string; readOnly: Array<[string, string]>} {
-    const relative = path.relative(this.cacheDir, repo)
-    if (!relative.startsWith('..') && !path.isAbsolute(relative)) return {path: this.sandbox.inside(repo), readOnly: []}
+    if (isWithin(this.cacheDir, repo)) return {path: this.sandbox.inside(repo), readOnly: []}
     return {path: SOURCE_REPO, readOnly: [[repo, SOURCE_REPO]]}
   }
 
@@ -172,8 +185,10 @@ export class Workspace {
     const work = path.join(this.cacheDir, 'work')
     for (const name of await readdir(work)) {
       if (!/^\d+$/.test(name) || Number(name) === process.pid) continue
-      const owner = (await readFile(path.join(work, name, '.owner'), 'utf8').catch(() => '')).trim().split(' ')
-      if (owner[1] !== undefined && owner[1] === (await startTimeOf(Number(name)))) continue
+      const owner = await readFile(path.join(work, name, '.owner'), 'utf8').catch(() => undefined)
+      const running = await startTimeOf(Number(name))
+      // No .owner yet: a command that has just made its dir, unless its pid is gone.
+      if (running !== undefined && (owner === undefined || owner.trim().split(' ')[1] === running)) continue
       await this.removeTree(path.join(work, name))
     }
   }

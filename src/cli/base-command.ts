@@ -1,5 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {AptOstreeError, ExitCode, FailedResult, fromSystemError} from '../errors.js'
+import {printable} from '../text.js'
 import {ListrReporter, rendererFor} from './progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -28,7 +29,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Progress and notes: stderr, so stdout stays clean for results and --json. */
   protected note(message: string): void {
-    if (!this.flags.quiet && !this.jsonEnabled()) process.stderr.write(message + '\n')
+    if (!this.flags.quiet && !this.jsonEnabled()) process.stderr.write(printable(message) + '\n')
   }
 
   /** How the pipeline's stages are shown: listr2 on stderr, silent with --json or --quiet. */
@@ -50,14 +51,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return undefined
     }
     if (error instanceof AptOstreeError) {
-      process.stderr.write(`${error.message}\n${error.details.map((line) => line + '\n').join('')}`)
+      // A message quotes what a treefile, a package or a tool said: escaped, it never acts on the terminal.
+      process.stderr.write(printable(`${error.message}\n${error.details.map((line) => line + '\n').join('')}`))
       process.exitCode = error.exitCode
       return undefined
     }
     // oclif's own parse and exit errors carry their exit code and print well.
     if (error.oclif?.exit !== undefined) return super.catch(error)
     const verbose = process.argv.includes('--verbose')
-    process.stderr.write(`apt-ostree: internal error: ${error.message}\n${verbose ? `${error.stack}\n` : 'Run again with --verbose for the stack trace.\n'}`)
+    process.stderr.write(`apt-ostree: internal error: ${printable(error.message)}\n${verbose ? `${error.stack}\n` : 'Run again with --verbose for the stack trace.\n'}`)
     process.exitCode = ExitCode.failed
     return undefined
   }

@@ -2,7 +2,7 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import {exportCommitImage} from '../compose/image.js'
-import {AptOstreeError, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 import {assertWritable, pathExists} from '../fs.js'
 import {DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
 import {readImageConfig} from '../oci/config.js'
@@ -40,13 +40,13 @@ export interface ImageFlagValues {
  */
 async function checkOutput(reference: ImageReference): Promise<void> {
   if (reference.transport !== 'oci' && reference.transport !== 'oci-archive') return
-  await assertWritable(reference.path, 'image')
+  await assertWritable(reference.path, `--output ${reference.path}`)
   if (!(await pathExists(reference.path))) return
   const isDirectory = (await stat(reference.path)).isDirectory()
   if (reference.transport === 'oci' && (!isDirectory || !(await pathExists(path.join(reference.path, 'oci-layout'))))) {
-    throw new AptOstreeError(`${reference.path}: exists and is not an OCI layout directory; choose another path or remove it`)
+    throw new UsageError(`--output ${reference.path}: exists and is not an OCI layout directory; choose another path or remove it`)
   }
-  if (reference.transport === 'oci-archive' && isDirectory) throw new AptOstreeError(`${reference.path}: is a directory; an oci-archive is a file`)
+  if (reference.transport === 'oci-archive' && isDirectory) throw new UsageError(`--output ${reference.path}: is a directory; an oci-archive is a file`)
 }
 
 function parseLabels(entries: string[]): Record<string, string> {

@@ -1,5 +1,6 @@
 import {Listr, ListrLogger, ProcessOutput} from 'listr2'
 import type {Reporter, StageProgress} from '../compose/reporter.js'
+import {printable} from '../text.js'
 
 /** listr2's renderers as the commands use them: live on a terminal, a line per event in CI, nothing with --json or --quiet. */
 export type Renderer = 'default' | 'verbose' | 'silent'
@@ -31,11 +32,12 @@ export class ListrReporter implements Reporter {
           rendererOptions: {outputBar: 1},
           task: async (_, task): Promise<void> => {
             result = await work({
+              // A line may be a package's output: escaped, it never acts on the terminal.
               progress: (line) => {
-                task.output = line
+                task.output = printable(line)
               },
               title: (text) => {
-                task.title = text
+                task.title = printable(text)
               },
             })
           },
@@ -56,7 +58,7 @@ export class ListrReporter implements Reporter {
   }
 
   skip(name: string, reason: string): void {
-    if (this.renderer !== 'silent') this.output.toStderr(`${name}: skipped (${reason})`)
+    if (this.renderer !== 'silent') this.output.toStderr(printable(`${name}: skipped (${reason})`))
   }
 
   warn(message: string): void {

@@ -7,7 +7,7 @@ import {resolvePackageSet} from '../bootstrap/index.js'
 import type {SimulatedPackage} from '../tools/mmdebstrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {Workspace} from '../workspace.js'
-import {snapshotInputs} from './inputs.js'
+import {copiedKeyrings, snapshotInputs} from './inputs.js'
 
 /**
  * `--dry-run`: the package set apt would install, resolved as a compose
@@ -21,7 +21,7 @@ export async function dryRun(resolved: ResolvedTreefile, warn: (message: string)
     try {
       const context = {...workspace.job(() => undefined, warn), scratch: workspace.workDir}
       const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
-      const keyrings = Object.fromEntries(Object.entries(resolved.keyrings).map(([name, keyring]) => [name, files.copies.get(keyring)!]))
+      const keyrings = copiedKeyrings(resolved, files)
       const releases = await fetchReleases(resolved, keyrings, context)
       const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
       return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sourceDateEpoch: 0, context})

@@ -4,7 +4,7 @@ import type {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {TOOL_VERSION} from '../version.js'
 import type {JobContext, Workspace} from '../workspace.js'
-import {snapshotInputs, type InputFiles} from './inputs.js'
+import {copiedKeyrings, type InputFiles, snapshotInputs} from './inputs.js'
 import type {ParentCommit, PlanInputs} from './plan.js'
 
 export interface GatherOptions {
@@ -40,7 +40,7 @@ export interface Gathered {
  */
 export async function gatherPlanInputs(resolved: ResolvedTreefile, workspace: Workspace, context: JobContext, options: GatherOptions): Promise<Gathered> {
   const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
-  const keyrings = Object.fromEntries(Object.entries(resolved.keyrings).map(([name, keyring]) => [name, files.copies.get(keyring)!]))
+  const keyrings = copiedKeyrings(resolved, files)
   const [releases, parent] = await Promise.all([
     fetchReleases(resolved, keyrings, {...context, scratch: workspace.workDir}),
     readParent(options.repo, resolved.treefile.ref),

@@ -1,7 +1,8 @@
 import {constants} from 'node:fs'
-import {chmod, chown, mkdir, open, writeFile} from 'node:fs/promises'
+import {chmod, chown, mkdir, open, readlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
+import {isWithin} from '../fs.js'
 import {sha256} from '../hash.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 
@@ -20,8 +21,8 @@ export interface InputFiles {
  * checkout is.
  */
 export function inputKey(resolved: ResolvedTreefile, file: string): string {
-  const relative = path.relative(path.dirname(resolved.path), file)
-  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative
+  const directory = path.dirname(resolved.path)
+  return isWithin(directory, file) ? path.relative(directory, file) : file
 }
 
 /** An OpenPGP armored keyring's binary form: what gpgv reads (apt reads both). */
@@ -37,7 +38,8 @@ function dearmored(bytes: Buffer): Buffer {
  * keyrings) into DIRECTORY, once, and hash the copies: later stages read
  * only these, so a file swapped for a link after the plan changes nothing,
  * the input hash is of what was used, and the sandbox sees files it could
- * not reach where they were (/tmp, a 0700 home). Links are not followed.
+ * not reach where they were (/tmp, a 0700 home). What a file really is
+ * must still be in its treefile's directory (readConfined).
  * OWNER (the build namespace's root, when we are root) gets the copies.
  */
 export async function snapshotInputs(resolved: ResolvedTreefile, directory: string, owner?: {uid: number; gid: number}): Promise<InputFiles> {
@@ -45,8 +47,8 @@ export async function snapshotInputs(resolved: ResolvedTreefile, directory: stri
   const digests: Record<string, string> = {}
   const copies = new Map<string, string>()
   const keyrings = new Set(Object.values(resolved.keyrings))
-  for (const [index, file] of resolved.referencedFiles.entries()) {
-    const {bytes, mode} = await readWithoutFollowing(file)
+  for (const [index, {path: file, within}] of resolved.referencedFiles.entries()) {
+    const {bytes, mode} = await readConfined(file, within)
     const copy = path.join(directory, `${index}-${path.basename(file)}`)
     await writeFile(copy, keyrings.has(file) ? dearmored(bytes) : bytes)
     // add-files keeps a source's mode; a script must stay executable.
@@ -59,12 +61,18 @@ export async function snapshotInputs(resolved: ResolvedTreefile, directory: stri
   return {digests, copies}
 }
 
-async function readWithoutFollowing(file: string): Promise<{bytes: Buffer; mode: number}> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
-    const why = error.code === 'ELOOP' ? 'it became a symbolic link' : error.code === 'ENOENT' ? 'it is gone' : (error.code ?? error.message)
-    throw new AptOstreeError(`${file}: cannot read what the treefile names (${why})`)
+/**
+ * FILE's bytes and mode, read through one open descriptor whose real path
+ * is checked to be in WITHIN: a file swapped for a link (or a directory on
+ * its path for one) since the treefile was checked is refused, not read.
+ */
+async function readConfined(file: string, within: string | undefined): Promise<{bytes: Buffer; mode: number}> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
+    throw new AptOstreeError(`${file}: cannot read what the treefile names (${error.code === 'ENOENT' ? 'it is gone' : (error.code ?? error.message)})`)
   })
   try {
+    const opened = await readlink(`/proc/self/fd/${handle.fd}`)
+    if (within && (opened === within || !isWithin(within, opened))) throw new AptOstreeError(`${file}: what the treefile names now leads out of its directory (to ${opened}); refused`)
     const info = await handle.stat()
     if (!info.isFile()) throw new AptOstreeError(`${file}: what the treefile names is no longer a regular file`)
     return {bytes: await handle.readFile(), mode: info.mode & 0o7777}
@@ -81,6 +89,11 @@ export function treefileWithCopies(resolved: ResolvedTreefile, inputs: InputFile
     addFiles: resolved.addFiles.map((file) => ({...file, source: copy(file.source)})),
     postprocessScript: resolved.postprocessScript && copy(resolved.postprocessScript),
     keyrings: Object.fromEntries(Object.entries(resolved.keyrings).map(([name, keyring]) => [name, copy(keyring)])),
-    referencedFiles: resolved.referencedFiles.map(copy),
+    referencedFiles: resolved.referencedFiles.map((file) => ({path: copy(file.path)})),
   }
+}
+
+/** The host path of the copy of each repo's keyring, by repo name. */
+export function copiedKeyrings(resolved: ResolvedTreefile, inputs: InputFiles): Record<string, string> {
+  return Object.fromEntries(Object.entries(resolved.keyrings).map(([name, keyring]) => [name, inputs.copies.get(keyring)!]))
 }

@@ -1,15 +1,15 @@
-import {mkdir, readdir, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {ArchiveStore} from '../archive/capture.js'
 import {RootfsCache} from '../bootstrap/cache.js'
 import {bootstrap} from '../bootstrap/index.js'
 import {UsageError} from '../errors.js'
-import {assertWritable} from '../fs.js'
+import {assertWritable, writeOutput} from '../fs.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {Lock, Workspace} from '../workspace.js'
 import {gatherPlanInputs} from './gather.js'
-import {treefileWithCopies, type InputFiles} from './inputs.js'
+import {copiedKeyrings, type InputFiles, treefileWithCopies} from './inputs.js'
 import {plan, type Plan} from './plan.js'
 import type {Reporter} from './reporter.js'
 import {runWorker} from '../sandbox/worker.js'
@@ -75,12 +75,12 @@ export async function checkOutputs(options: Pick<ComposeTreeOptions, 'repo' | 'w
     if (info && !(await new OstreeRepo(repo).exists()) && (await readdir(repo)).length > 0) {
       throw new UsageError(`--repo ${options.repo}: is neither an OSTree repo nor empty; give a new or empty directory, or an existing repo`)
     }
-    if (!info) await assertWritable(path.join(repo, 'config'), 'repo')
+    if (!info) await assertWritable(path.join(repo, 'config'), `--repo ${options.repo}`)
   }
   for (const [flag, file] of [['--write-commitid-to', options.writeCommitidTo], ['--write-composejson-to', options.writeComposejsonTo]] as const) {
     if (!file) continue
     if ((await stat(file).catch(() => undefined))?.isDirectory()) throw new UsageError(`${flag} ${file}: is a directory`)
-    await assertWritable(file, flag.slice(2).replaceAll('-', ' '))
+    await assertWritable(file, `${flag} ${file}`)
   }
 }
 
@@ -138,7 +138,7 @@ async function runStages(options: ComposeTreeOptions, planned: Plan, files: Inpu
         title('bootstrap: reusing the cached tree')
         return
       }
-      const keyrings = Object.fromEntries(Object.entries(options.resolved.keyrings).map(([name, keyring]) => [name, files.copies.get(keyring)!]))
+      const keyrings = copiedKeyrings(options.resolved, files)
       const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
       await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sourceDateEpoch: planned.sourceDateEpoch, context: job}, root)
       progress('caching the bootstrapped tree')
@@ -241,8 +241,8 @@ export async function composeTree(options: ComposeTreeOptions, reporter: Reporte
     const result = planned.unchanged
       ? unchangedResult(planned, repos.target, {plan: planSeconds})
       : await runStages(options, planned, files, repos, workspace, reporter).then((composed) => ({...composed, timings: {plan: planSeconds, ...composed.timings}}))
-    if (options.writeCommitidTo) await writeFile(options.writeCommitidTo, result.commit)
-    if (options.writeComposejsonTo) await writeFile(options.writeComposejsonTo, JSON.stringify(result, null, 2) + '\n')
+    if (options.writeCommitidTo) await writeOutput(options.writeCommitidTo, result.commit)
+    if (options.writeComposejsonTo) await writeOutput(options.writeComposejsonTo, JSON.stringify(result, null, 2) + '\n')
     return result
   } catch (error) {
     throw workspace.interrupted(error)

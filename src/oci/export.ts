@@ -127,6 +127,7 @@ async function writeImageBlobs(input: ExportInput, repoPath: string, entriesByLa
 /** Move a finished layout to the output: rename, merge into an existing layout, archive, or skopeo. */
 async function publish(input: ExportInput, staging: OciLayout, manifest: Descriptor, mtime: number): Promise<void> {
   const {output} = input
+  if (output.transport === 'oci' || output.transport === 'oci-archive') await mkdir(path.dirname(path.resolve(output.path)), {recursive: true})
   if (output.transport === 'oci') {
     if (!(await pathExists(output.path))) {
       await staging.setTag(output.tag, manifest)

@@ -26,7 +26,7 @@ async function extractArchive(file: string, directory: string): Promise<void> {
   const reading = pipeline(createReadStream(file), extract)
   for await (const entry of extract) {
     const name = path.posix.normalize(entry.header.name)
-    if (entry.header.type !== 'file' || name.startsWith('..') || path.posix.isAbsolute(name)) {
+    if (entry.header.type !== 'file' || name === '..' || name.startsWith('../') || path.posix.isAbsolute(name)) {
       entry.resume()
       continue
     }

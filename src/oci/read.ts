@@ -1,5 +1,5 @@
 import {createReadStream} from 'node:fs'
-import {mkdtemp, open, rm, stat} from 'node:fs/promises'
+import {mkdtemp, open, rm, stat, type FileHandle} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
@@ -48,8 +48,10 @@ export async function ociDirectory(directory: string, label: string): Promise<Im
  * notes where each member's bytes are, then blobs are read as ranges of the
  * file, without unpacking anything.
  */
-async function ociArchive(file: string, label: string): Promise<ImageLayout> {
-  if (!(await stat(file).catch(() => undefined))?.isFile()) throw new UsageError(`${label}: ${file}: no such file`)
+async function ociArchive(archive: string, label: string, handle: FileHandle): Promise<ImageLayout> {
+  // Every read goes through the one open file: an archive renamed over by a
+  // compose writing a new one is still read whole, as it was when opened.
+  const file = `/proc/self/fd/${handle.fd}`
   const members = new Map<string, BlobRange>()
   const extract = tar.extract()
   const reading = pipeline(createReadStream(file), extract)
@@ -65,7 +67,7 @@ async function ociArchive(file: string, label: string): Promise<ImageLayout> {
     }
     await reading
   } catch (error) {
-    throw new AptOstreeError(`${label}: ${file} is not an oci-archive (${(error as Error).message})`)
+    throw new AptOstreeError(`${label}: ${archive} is not an oci-archive (${(error as Error).message})`)
   }
   return {label, find: async (name) => members.get(name)}
 }
@@ -145,7 +147,15 @@ export async function selectManifest(layout: ImageLayout, tag: string): Promise<
 export async function withImageLayout<T>(reference: ImageReference, work: (layout: ImageLayout, tag: string) => Promise<T>): Promise<T> {
   const label = formatImageReference(reference)
   if (reference.transport === 'oci') return work(await ociDirectory(reference.path, label), reference.tag)
-  if (reference.transport === 'oci-archive') return work(await ociArchive(reference.path, label), reference.tag)
+  if (reference.transport === 'oci-archive') {
+    if (!(await stat(reference.path).catch(() => undefined))?.isFile()) throw new UsageError(`${label}: ${reference.path}: no such file`)
+    const handle = await open(reference.path)
+    try {
+      return await work(await ociArchive(reference.path, label, handle), reference.tag)
+    } finally {
+      await handle.close()
+    }
+  }
   const directory = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-image-'))
   try {
     await skopeoCopyToLayout(label, `oci:${directory}:image`)

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
+import {isWithin} from '../fs.js'
 import {run, type RunOptions, type RunResult} from '../tools/exec.js'
 import type {BuildNamespace} from './namespace.js'
 
@@ -91,9 +92,8 @@ export class HostSandbox implements Sandbox {
   ) {}
 
   inside(hostPath: string): string {
-    const relative = path.relative(this.cacheDir, hostPath)
-    if (relative.startsWith('..') || path.isAbsolute(relative)) throw new AptOstreeError(`internal: ${hostPath} is not in the cache directory ${this.cacheDir}`)
-    return path.posix.join(SANDBOX_CACHE, relative)
+    if (!isWithin(this.cacheDir, hostPath)) throw new AptOstreeError(`internal: ${hostPath} is not in the cache directory ${this.cacheDir}`)
+    return path.posix.join(SANDBOX_CACHE, path.relative(this.cacheDir, hostPath))
   }
 
   async run(command: string[], options: SandboxOptions = {}): Promise<RunResult> {

@@ -29,17 +29,32 @@ export const TREE_IDS = 65536
  */
 export const ROOT_DEFAULT_RANGE = 0x70000000
 
-/** The first range of NAME (or of the uid) in /etc/subuid or /etc/subgid. */
-export function subordinateRange(text: string, name: string, id: number): {start: number; count: number} | undefined {
-  for (const line of text.split('\n')) {
-    const [owner, start, count] = line.trim().split(':')
-    if ((owner === name || owner === String(id)) && /^\d+$/.test(start ?? '') && /^\d+$/.test(count ?? '')) return {start: Number(start), count: Number(count)}
-  }
-  return undefined
+/** A range of ids in /etc/subuid or /etc/subgid. */
+interface IdRange {
+  owner: string
+  start: number
+  count: number
 }
 
-async function readRange(file: string, name: string, id: number): Promise<{start: number; count: number} | undefined> {
-  return subordinateRange(await readFile(file, 'utf8').catch(() => ''), name, id)
+function rangesIn(text: string): IdRange[] {
+  return text.split('\n').flatMap((line) => {
+    const [owner, start, count] = line.trim().split(':')
+    return owner && /^\d+$/.test(start ?? '') && /^\d+$/.test(count ?? '') ? [{owner, start: Number(start), count: Number(count)}] : []
+  })
+}
+
+/** The first range of NAME (or of the uid) in /etc/subuid or /etc/subgid that holds at least COUNT ids. */
+export function subordinateRange(text: string, name: string, id: number, count: number): {start: number; count: number} | undefined {
+  return rangesIn(text).find((range) => (range.owner === name || range.owner === String(id)) && range.count >= count)
+}
+
+/** Where a new range of COUNT ids may go: past every range given so far (useradd starts at 100000). */
+export function freeRangeStart(texts: string[]): number {
+  return Math.max(100_000, ...texts.flatMap(rangesIn).map((range) => range.start + range.count))
+}
+
+async function readIds(file: string): Promise<string> {
+  return readFile(file, 'utf8').catch(() => '')
 }
 
 /**
@@ -54,10 +69,9 @@ export async function buildIdMap(): Promise<IdMap> {
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
   const name = os.userInfo().username
+  const [subuid, subgid] = await Promise.all([readIds('/etc/subuid'), readIds('/etc/subgid')])
   if (uid === 0) {
-    const [users, groups] = await Promise.all([readRange('/etc/subuid', name, uid), readRange('/etc/subgid', name, uid)])
-    const usable = (range: {start: number; count: number} | undefined): number => (range && range.count >= TREE_IDS ? range.start : ROOT_DEFAULT_RANGE)
-    const [outerUid, outerGid] = [usable(users), usable(groups)]
+    const [outerUid, outerGid] = [subuid, subgid].map((text) => subordinateRange(text, name, uid, TREE_IDS)?.start ?? ROOT_DEFAULT_RANGE)
     return {
       uids: [{inner: 0, outer: outerUid, count: TREE_IDS}],
       gids: [{inner: 0, outer: outerGid, count: TREE_IDS}],
@@ -65,16 +79,18 @@ export async function buildIdMap(): Promise<IdMap> {
       source: outerUid === ROOT_DEFAULT_RANGE ? `ids ${ROOT_DEFAULT_RANGE}-${ROOT_DEFAULT_RANGE + TREE_IDS - 1} (root has no range in /etc/subuid)` : `root's range in /etc/subuid`,
     }
   }
-  const [users, groups] = await Promise.all([readRange('/etc/subuid', name, uid), readRange('/etc/subgid', name, gid)])
-  const missing = [...(users && users.count >= TREE_IDS - 1 ? [] : ['/etc/subuid']), ...(groups && groups.count >= TREE_IDS - 1 ? [] : ['/etc/subgid'])]
-  if (missing.length > 0) {
+  const [users, groups] = [subordinateRange(subuid, name, uid, TREE_IDS - 1), subordinateRange(subgid, name, uid, TREE_IDS - 1)]
+  if (!users || !groups) {
+    const missing = [...(users ? [] : ['/etc/subuid']), ...(groups ? [] : ['/etc/subgid'])]
+    const start = freeRangeStart([subuid, subgid])
+    const range = `${start}-${start + TREE_IDS - 1}`
     throw new UsageError(
-      `composing as ${name} needs ${TREE_IDS - 1} subordinate ids in ${missing.join(' and ')}, for the tree's users; add them as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name}`,
+      `composing as ${name} needs ${TREE_IDS - 1} subordinate ids in ${missing.join(' and ')}, for the tree's users; add them as root: usermod --add-subuids ${range} --add-subgids ${range} ${name}`,
     )
   }
   return {
-    uids: [{inner: 0, outer: uid, count: 1}, {inner: 1, outer: users!.start, count: TREE_IDS - 1}],
-    gids: [{inner: 0, outer: gid, count: 1}, {inner: 1, outer: groups!.start, count: TREE_IDS - 1}],
+    uids: [{inner: 0, outer: uid, count: 1}, {inner: 1, outer: users.start, count: TREE_IDS - 1}],
+    gids: [{inner: 0, outer: gid, count: 1}, {inner: 1, outer: groups.start, count: TREE_IDS - 1}],
     privileged: false,
     source: `${name}'s ranges in /etc/subuid and /etc/subgid`,
   }

@@ -3,7 +3,7 @@ import {writeFile} from 'node:fs/promises'
 import {AptOstreeError} from '../errors.js'
 import type {RunOptions} from '../tools/exec.js'
 import {mapFromParent, mapWithHelper, startNamespaceHolder, type NamespaceHolder} from '../tools/namespaces.js'
-import {buildIdMap, identityOf, mapLines, type IdMap} from './idmap.js'
+import {identityOf, mapLines, type IdMap} from './idmap.js'
 
 /**
  * The user namespaces a build runs in, held open for the length of one
@@ -22,8 +22,7 @@ export class BuildNamespace {
     private readonly runner: NamespaceHolder,
   ) {}
 
-  static async open(run: RunOptions): Promise<BuildNamespace> {
-    const idMap = await buildIdMap()
+  static async open(idMap: IdMap, run: RunOptions): Promise<BuildNamespace> {
     const holders: NamespaceHolder[] = []
     try {
       if (idMap.privileged) {

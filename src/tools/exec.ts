@@ -2,6 +2,7 @@ import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {execa, type Options} from 'execa'
 import {InterruptedError, ToolError} from '../errors.js'
+import {printable} from '../text.js'
 import {commandNotFound} from './table.js'
 
 /** Every external command's full output, appended to one log file per compose. */
@@ -16,7 +17,8 @@ export class CommandLog {
 
   write(text: string): void {
     if (this.stream.destroyed) return
-    this.stream.write(text.endsWith('\n') ? text : text + '\n')
+    const line = printable(text)
+    this.stream.write(line.endsWith('\n') ? line : line + '\n')
   }
 
   async close(): Promise<void> {

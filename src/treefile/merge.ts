@@ -26,6 +26,18 @@ function copyOrigins(from: Origins, to: Origins, fromPtr: string, toPtr: string)
   }
 }
 
+/** The origins of a list's items, moved OFFSET places on: one pass over the origins (a list may have 50,000 items). */
+function copyListOrigins(from: Origins, to: Origins, listPtr: string, offset: number): void {
+  const prefix = listPtr + '/'
+  for (const [key, origin] of from) {
+    if (!key.startsWith(prefix)) continue
+    const rest = key.slice(prefix.length)
+    const slash = rest.indexOf('/')
+    const index = Number(slash < 0 ? rest : rest.slice(0, slash))
+    to.set(`${prefix}${index + offset}${slash < 0 ? '' : rest.slice(slash)}`, origin)
+  }
+}
+
 export function emptyTree(): Tree {
   return {value: {}, origins: new Map()}
 }
@@ -41,7 +53,7 @@ export function mergeTrees(base: Tree, over: Tree): Tree {
     const ptr = pointer(key)
     const baseValue = base.value[key]
     if (Array.isArray(baseValue) && Array.isArray(overValue)) {
-      overValue.forEach((_, index) => copyOrigins(over.origins, base.origins, ptr + pointer(index), ptr + pointer(baseValue.length + index)))
+      copyListOrigins(over.origins, base.origins, ptr, baseValue.length)
       base.value[key] = [...baseValue, ...overValue]
       const keyOrigin = over.origins.get(ptr)
       if (keyOrigin) base.origins.set(ptr, keyOrigin)

@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {Ajv2020, type ErrorObject, type ValidateFunction} from 'ajv/dist/2020.js'
 import {ARCHITECTURE_ALIASES} from '../arch.js'
 import type {Diagnostic} from '../errors.js'
+import {quoted} from '../text.js'
 import {didYouMean} from './suggest.js'
 import {keyPath, locate, pointer, pointerSegments, type Located, type Origins} from './location.js'
 
@@ -59,8 +60,10 @@ function typeOfValue(value: unknown): string {
   if (value === null) return 'empty'
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a mapping'
+  // YAML reads 1e400 as Infinity, which JSON cannot write.
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'a number too large to hold'
   // Show short scalars: `recommends: "yes"` is a string only because of its quotes.
-  const shown = typeof value === 'string' && value.length > 40 ? '' : ` ${JSON.stringify(value)}`
+  const shown = typeof value === 'string' && value.length > 40 ? '' : ` ${typeof value === 'string' ? quoted(value) : JSON.stringify(value)}`
   if (typeof value === 'number') return `the ${Number.isInteger(value) ? 'integer' : 'number'}${shown}`
   return `the ${typeof value}${shown}`
 }
@@ -89,6 +92,8 @@ const PATTERN_NAMES: Record<string, string> = {
   packageName: 'a Debian package name',
   packageList: 'a list of Debian package names',
   unitName: 'a systemd unit name (name.service, name.target, ...)',
+  printable: 'text without control characters (a newline, a tab, an escape)',
+  osReleaseText: 'text os-release can quote (no control characters, quotes, backslash or $ but ${variable})',
 }
 
 function describePattern(schemaPath: string, ptr: string): string {
@@ -96,7 +101,7 @@ function describePattern(schemaPath: string, ptr: string): string {
   if (def && PATTERN_NAMES[def]) return `is not ${PATTERN_NAMES[def].replace('a list of ', 'a ').replace(/names$/, 'name')}`
   const key = pointerSegments(ptr).filter((segment) => !/^\d+$/.test(segment)).pop()
   const specific: Record<string, string> = {
-    uris: 'is not a URI (http://, https://, file:// or copy://)',
+    uris: 'is not a URI (http://, https://, file:// or copy://, without white space or control characters)',
     'install-langs': 'is not a locale name (en, de, pt_BR, ...)',
     'automatic-version-suffix': 'must be one printable ASCII character',
     name: 'is not a valid name (letters, digits, . _ -)',
@@ -116,7 +121,9 @@ function message(error: ErrorObject, data: unknown): {message: string; ptr: stri
       const alias = arch ? ARCHITECTURE_ALIASES[arch.toLowerCase()] : undefined
       const hint = alias ? ` (did you mean "packages-${alias}"? Debian calls it so)` : didYouMean(key, knownKeys(parent))
       const where = name ? ` in ${subject}` : ''
-      return {message: `unknown key "${key}"${where}${hint}`, ptr: ptr + pointer(key), part: 'key'}
+      // Only what looks like a key name is quoted: an included file that is no treefile (/etc/shadow) is not echoed.
+      const named = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(key) ? quoted(key) : '(not shown: it is no key name)'
+      return {message: `unknown key ${named}${where}${named === quoted(key) ? hint : ''}`, ptr: ptr + pointer(key), part: 'key'}
     }
     case 'required':
       return {message: `${subject} is missing the required key "${error.params.missingProperty as string}"`, ptr, part: 'value'}
@@ -126,20 +133,20 @@ function message(error: ErrorObject, data: unknown): {message: string; ptr: stri
     case 'enum': {
       const allowed = parent.enum ?? []
       const hint = typeof error.data === 'string' ? didYouMean(error.data, allowed.map(String)) : ''
-      return {message: `${subject} must be one of ${allowed.map(String).join(', ')}, not ${JSON.stringify(error.data)}${hint}`, ptr, part: 'value'}
+      return {message: `${subject} must be one of ${allowed.map(String).join(', ')}, not ${typeof error.data === 'string' ? quoted(error.data) : JSON.stringify(error.data)}${hint}`, ptr, part: 'value'}
     }
     case 'propertyNames': {
       const key = error.params.propertyName as string
       const names = parent.propertyNames as SchemaNode
       const resolved = resolveRef(names)
       if (!resolved.enum) {
-        return {message: `${name === 'variables' ? 'variable name' : 'name'} "${key}" is not valid: use letters, digits and _, not starting with a digit`, ptr: ptr + pointer(key), part: 'key'}
+        return {message: `${name === 'variables' ? 'variable name' : 'name'} ${quoted(key)} is not valid: use letters, digits and _, not starting with a digit`, ptr: ptr + pointer(key), part: 'key'}
       }
       const hint = suggestArchitecture(key, resolved.enum.map(String))
-      return {message: `unknown architecture "${key}" in ${subject}${hint}`, ptr: ptr + pointer(key), part: 'key'}
+      return {message: `unknown architecture ${quoted(key)} in ${subject}${hint}`, ptr: ptr + pointer(key), part: 'key'}
     }
     case 'pattern':
-      return {message: `${subject}: ${JSON.stringify(error.data)} ${describePattern(error.schemaPath, ptr)}`, ptr, part: 'value'}
+      return {message: `${subject}: ${quoted(String(error.data))} ${describePattern(error.schemaPath, ptr)}`, ptr, part: 'value'}
     case 'minLength':
       return {message: `${subject} must not be empty`, ptr, part: 'value'}
     case 'maxLength':
@@ -157,7 +164,7 @@ function message(error: ErrorObject, data: unknown): {message: string; ptr: stri
     case 'uniqueItems': {
       const items = data as unknown[]
       const second = error.params.i as number
-      return {message: `${subject} lists ${JSON.stringify(items?.[second])} twice`, ptr: ptr + pointer(second), part: 'value'}
+      return {message: `${subject} lists ${typeof items?.[second] === 'string' ? quoted(items[second] as string) : JSON.stringify(items?.[second])} twice`, ptr: ptr + pointer(second), part: 'value'}
     }
     default:
       return {message: `${subject} ${error.message ?? 'is invalid'}`, ptr, part: 'value'}

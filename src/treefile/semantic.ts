@@ -3,8 +3,10 @@ import path from 'node:path'
 import type {Diagnostic} from '../errors.js'
 import {locate, pointer, type Located} from './location.js'
 import type {Tree} from './merge.js'
-import type {AddFile, PackageSpec} from './types.js'
+import type {AddFile, PackageSpec, ReferencedFile} from './types.js'
 import type {SchemaNode} from './schema.js'
+import {quoted} from '../text.js'
+import {isWithin} from '../fs.js'
 
 
 /** Fill in the schema's defaults, top level and per repo, where a key is absent. */
@@ -29,12 +31,11 @@ export interface CheckedTreefile {
   postprocessScript?: string
   /** Absolute keyring paths by repo name. */
   keyrings: Record<string, string>
-  referencedFiles: string[]
+  referencedFiles: ReferencedFile[]
 }
 
 function insideDirectory(directory: string, file: string): boolean {
-  const relative = path.relative(directory, file)
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)
+  return file !== directory && isWithin(directory, file)
 }
 
 /** Semantic checks beyond the schema; resolves the paths the treefile names. */
@@ -62,6 +63,11 @@ export async function checkTreefile(tree: Tree, start: Located, arch: string, di
     const first = repoNames.get(repo.name)
     if (first) report(at(ptr + '/name'), `repo "${repo.name}" is already defined at ${first.file}:${first.line}:${first.col}`)
     repoNames.set(repo.name, at(ptr + '/name'))
+    for (const [uriIndex, uri] of ((repo as {uris?: string[]}).uris ?? []).entries()) {
+      if (/^[a-z+]+:\/\/[^/]*@/.test(uri)) {
+        report(at(`${ptr}/uris/${uriIndex}`), `repo "${repo.name}": a URI with credentials (user:password@) is refused: they would be printed and kept in the image's metadata`)
+      }
+    }
     const signedBy = repo['signed-by']
     if (signedBy === undefined) {
       if (!repo.trusted) report(at(ptr), `repo "${repo.name}" has no "signed-by" keyring; unsigned repos need "trusted: true"`)
@@ -157,13 +163,21 @@ export async function checkTreefile(tree: Tree, start: Located, arch: string, di
     const info = await stat(postprocessScript).catch(() => undefined)
     if (!info) report(origin, `postprocess-script ${value['postprocess-script']} does not exist`)
     else if (!info.isFile()) report(origin, `postprocess-script ${value['postprocess-script']} is not a regular file`)
-    else if (await access(postprocessScript, constants.X_OK).then(() => false, () => true) || (info.mode & 0o111) === 0) {
+    else if (!insideDirectory(await realpath(path.dirname(origin.path)), await realpath(postprocessScript))) {
+      report(origin, `postprocess-script ${value['postprocess-script']} is a link that leaves the treefile's directory`)
+    } else if (await access(postprocessScript, constants.X_OK).then(() => false, () => true) || (info.mode & 0o111) === 0) {
       report(origin, `postprocess-script ${value['postprocess-script']} is not executable (chmod +x it)`)
     }
   }
 
   if (value['machineid-compat'] === false && (value.units as string[] | undefined)?.length) {
     report(at('/units', 'key'), '"units" needs "machineid-compat: true": without /etc/machine-id systemd presets the units on first boot')
+  }
+  // Variables are substituted into these after the schema saw them: what they gave must still be os-release text.
+  for (const key of ['automatic-version-prefix', 'mutate-os-release']) {
+    const text = value[key]
+    // eslint-disable-next-line no-control-regex
+    if (typeof text === 'string' && /[\x00-\x1f\x7f"'`\\$]/.test(text)) report(at(`/${key}`), `"${key}": its variables give ${quoted(text)}, which os-release cannot hold (no control characters, quotes, backslash or $)`)
   }
   const prefix = value['automatic-version-prefix']
   if (typeof prefix === 'string') {
@@ -179,6 +193,10 @@ export async function checkTreefile(tree: Tree, start: Located, arch: string, di
     addFiles,
     postprocessScript,
     keyrings,
-    referencedFiles: [...addFiles.map((file) => file.source), ...(postprocessScript ? [postprocessScript] : []), ...Object.values(keyrings)],
+    referencedFiles: [
+      ...await Promise.all(addFiles.map(async (file) => ({path: file.source, within: await realpath(path.dirname(file.origin.path))}))),
+      ...(postprocessScript ? [{path: postprocessScript, within: await realpath(path.dirname(at('/postprocess-script').path))}] : []),
+      ...Object.values(keyrings).map((keyring) => ({path: keyring})),
+    ],
   }
 }

@@ -105,7 +105,8 @@ export function parseText(text: string, absolute: string): ParseResult {
   if (doc.contents === null) return fail(at(0), 'file has only comments, no keys')
   if (!isMap(doc.contents)) {
     const offset = doc.contents.range?.[0] ?? 0
-    const what = isSeq(doc.contents) ? 'a list' : isScalar(doc.contents) ? `the ${typeof doc.contents.value} ${JSON.stringify(doc.contents.value)}` : 'something else'
+    // A scalar's value is not echoed: this may be any file named by mistake (or on purpose), /etc/shadow say.
+    const what = isSeq(doc.contents) ? 'a list' : isScalar(doc.contents) ? `a ${typeof doc.contents.value}` : 'something else'
     return fail(at(offset), `a treefile must be a mapping of keys to values, not ${what}`)
   }
   let value: unknown

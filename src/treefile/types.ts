@@ -24,6 +24,17 @@ export interface AddFile {
   origin: Located
 }
 
+/** A file a treefile names. */
+export interface ReferencedFile {
+  /** Absolute path, as the treefile resolved it. */
+  path: string
+  /**
+   * The directory (its real path) whose files only the file may be or link
+   * to: the naming treefile's. None for keyrings, which may be the system's.
+   */
+  within?: string
+}
+
 export interface ResolvedTreefile {
   /** Absolute path of the top-level treefile. */
   path: string
@@ -38,8 +49,8 @@ export interface ResolvedTreefile {
   keyrings: Record<string, string>
   /** Absolute paths of the treefiles loaded, the top-level one first. */
   treefiles: string[]
-  /** Absolute paths of the other files they name: add-files sources, scripts, keyrings. */
-  referencedFiles: string[]
+  /** The other files they name: add-files sources, scripts, keyrings. */
+  referencedFiles: ReferencedFile[]
   origins: Origins
   variables: Record<string, VariableValue>
 }

@@ -1,4 +1,4 @@
-import {rename, rm, stat} from 'node:fs/promises'
+import {mkdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {Workspace} from '../workspace.js'
 import {assertWritable} from '../fs.js'
@@ -44,7 +44,7 @@ const DISK_KARGS = [`root=LABEL=${ROOT_LABEL}`, 'rw', 'systemd.gpt_auto=0', 'con
  */
 export async function makeDiskImage(options: DiskImageOptions): Promise<DiskImageResult> {
   const output = path.resolve(options.output)
-  await assertWritable(output, 'disk image')
+  await assertWritable(output, `disk image ${options.output}`)
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'disk-image')
   const run = {log: workspace.log, signal: workspace.signal}
   const partial = `${output}.apt-ostree-${process.pid}.partial`
@@ -53,6 +53,7 @@ export async function makeDiskImage(options: DiskImageOptions): Promise<DiskImag
     options.progress('deploying with the target\'s ostree')
     const deployment = await deployCommit({repo: repo.path, commit, kargs: [...DISK_KARGS, ...options.kargs]}, workspace)
     options.progress('making the EFI and root partitions')
+    await mkdir(path.dirname(output), {recursive: true})
     const raw = options.format === 'raw' ? partial : path.join(workspace.workDir, 'disk.raw')
     const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, deployment: deployment.root, disk: raw, workDir: workspace.workDir, sizeMiB: options.sizeMiB, sandbox: workspace.sandbox, run})
     if (options.format === 'qcow2') {

@@ -6,7 +6,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {runSourceCli, STACK_FRAME} from '../helpers/cli.js'
 
 // Bad image options fail before any compose work, with one clear line and
-// exit 2 (usage) or 1 (the output cannot be written), and leave nothing behind.
+// exit 2, and leave nothing behind.
 const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-image-flags-'))
 const cache = path.join(work, 'cache')
 const treefile = 'treefiles/debian-trixie-minimal.yaml'
@@ -25,7 +25,7 @@ describe('image options', () => {
     [['--container', '-o', 'out/image.tar'], 2, 'out/image.tar: unknown image transport; use oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME[:TAG] or docker://REGISTRY/NAME[:TAG]'],
     [['--container', '-o', 'oci:/tmp/x', '--max-layers', '3'], 2, '--max-layers must be at least 4 (got 3)'],
     [['--container', '-o', 'oci:/tmp/x', '--compression', 'bzip2'], 2, undefined],
-    [['--container', '-o', 'oci-archive:/etc/hostname/image.tar'], 1, '/etc/hostname/image.tar: cannot write the image there (a parent is not a directory)'],
+    [['--container', '-o', 'oci-archive:/etc/hostname/image.tar'], 2, '--output /etc/hostname/image.tar: cannot write it there (a parent is not a directory)'],
   ])('%j', async (args, exitCode, message) => {
     const result = await compose(...(args as string[]))
     expect(result.exitCode).toBe(exitCode)
@@ -38,13 +38,13 @@ describe('image options', () => {
     mkdirSync(immutable)
     await execa('chattr', ['+i', immutable])
     const locked = await compose('--container', '-o', `oci:${immutable}/layout`)
-    expect(locked.exitCode).toBe(1)
-    expect(locked.stderr.trim()).toBe(`${immutable}/layout: cannot write the image there (EPERM)`)
+    expect(locked.exitCode).toBe(2)
+    expect(locked.stderr.trim()).toBe(`--output ${immutable}/layout: cannot write it there (permission denied)`)
     const notLayout = path.join(work, 'not-a-layout')
     mkdirSync(notLayout)
     writeFileSync(path.join(notLayout, 'keep'), 'mine')
     const refused = await compose('--container', '-o', `oci:${notLayout}`)
-    expect(refused.stderr.trim()).toBe(`${notLayout}: exists and is not an OCI layout directory; choose another path or remove it`)
+    expect(refused.stderr.trim()).toBe(`--output ${notLayout}: exists and is not an OCI layout directory; choose another path or remove it`)
     expect(readdirSync(notLayout)).toEqual(['keep'])
   })
 

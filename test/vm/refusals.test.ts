@@ -25,7 +25,7 @@ describe('vm boot and compose disk-image refuse', () => {
     [['vm', 'boot', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal'], 1, '/nonexistent/repo: not an OSTree repo'],
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', 'out/x.raw', '--size', '100M'], 2, '--size 100M is too small: a bootable disk needs at least 512M'],
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', 'out/x.raw', '--size', 'big'], 2, '--size big: expected a size such as 4G or 4096M'],
-    [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', '/etc/hostname/x.raw'], 1, '/etc/hostname/x.raw: cannot write the disk image there (a parent is not a directory)'],
+    [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', '/etc/hostname/x.raw'], 2, 'disk image /etc/hostname/x.raw: cannot write it there (a parent is not a directory)'],
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', path.join(work, 'x.raw')], 1, '/nonexistent/repo: not an OSTree repo'],
   ])('%j', async (args, exitCode, message) => {
     const result = await runSourceCli([...(args as string[]), '--cachedir', cache])

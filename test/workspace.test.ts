@@ -1,0 +1,55 @@
+import {execa} from 'execa'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdir, readdir, readFile, utimes, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, expect, test} from 'vitest'
+import {buildIdMap} from '../src/sandbox/idmap.js'
+import {KEPT_LOGS, Workspace} from '../src/workspace.js'
+
+// Opening a workspace keeps the cache in bounds: work dirs of commands that
+// are gone are removed (those of running ones kept), logs pruned to KEPT_LOGS.
+const cache = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-workspace-'))
+afterAll(() => rmSync(cache, {recursive: true, force: true}))
+
+async function startTime(pid: number): Promise<string> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+}
+
+test.runIf(process.getuid?.() === 0)('stale work dirs go, live ones stay, old logs are pruned', async () => {
+  const sleeper = execa('sleep', ['600'])
+  try {
+    const live = sleeper.pid!
+    const ended = execa('true')
+    const gone = ended.pid!
+    await ended
+    await mkdir(path.join(cache, 'work', String(live), 'tree'), {recursive: true})
+    await writeFile(path.join(cache, 'work', String(live), '.owner'), `${live} ${await startTime(live)}\n`)
+    // The pid of a command that ended.
+    await mkdir(path.join(cache, 'work', String(gone), 'tree'), {recursive: true})
+    await writeFile(path.join(cache, 'work', String(gone), '.owner'), `${gone} 1\n`)
+    // Work dirs are the build namespace's root's: one of other ids is no cache of ours.
+    const {uids, gids} = await buildIdMap()
+    await execa('chown', ['-R', `${uids[0].outer}:${gids[0].outer}`, path.join(cache, 'work')])
+    await mkdir(path.join(cache, 'logs'), {recursive: true})
+    for (let index = 0; index < KEPT_LOGS + 10; index++) {
+      const log = path.join(cache, 'logs', `compose-${String(index).padStart(3, '0')}.log`)
+      await writeFile(log, '')
+      await utimes(log, 1_700_000_000 + index, 1_700_000_000 + index)
+    }
+    const workspace = await Workspace.open(cache, 'test')
+    await workspace.dispose()
+    const work = await readdir(path.join(cache, 'work'))
+    expect(work).toContain(String(live))
+    expect(work).not.toContain(String(gone))
+    const logs = (await readdir(path.join(cache, 'logs'))).sort()
+    expect(logs).toHaveLength(KEPT_LOGS)
+    // The oldest went; this command's own log is among those kept.
+    expect(logs).not.toContain('compose-000.log')
+    expect(logs.filter((name) => name.startsWith('test-'))).toHaveLength(1)
+  } finally {
+    sleeper.kill()
+    await sleeper.catch(() => undefined)
+  }
+})
