@@ -3,10 +3,13 @@
 //   cold compose ÷ plain mmdebstrap of the same package set   (target ≤ 1.3)
 //   no-op rerun                                                (target ≤ 10 s)
 //   rebuild after changing only a postprocess script ÷ cold    (target ≤ 0.4)
+//   what the rebuild spends checking its caches: ostree fsck of the staging
+//   repo and the digest of the restored bootstrapped tree, each timed again
+//   on its own on the same cache
 // Both the baseline and the cold compose start from empty .deb caches.
 // Needs root and the built CLI (npm run build).
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -15,6 +18,7 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const treefile = path.join(root, process.argv[2] ?? 'treefiles/debian-trixie-minimal.yaml')
 const {loadTreefile} = await import(path.join(root, 'dist/treefile/index.js'))
 const {renderSources} = await import(path.join(root, 'dist/bootstrap/sources.js'))
+const {treeDigest} = await import(path.join(root, 'dist/fs.js'))
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-bench-'))
 const seconds = (command, args, env = {}) => {
@@ -45,6 +49,13 @@ try {
   const noop = compose(wrapper(1))
   console.error('rebuild after a postprocess change')
   const rebuild = compose(wrapper(2))
+  console.error('the cache checks on their own')
+  const cache = path.join(work, 'cache')
+  const fsck = seconds('ostree', [`--repo=${path.join(cache, 'staging-repo')}`, 'fsck', '--quiet'])
+  const entry = readdirSync(path.join(cache, 'rootfs')).find((name) => /^[0-9a-f]{64}$/.test(name))
+  const digestStart = process.hrtime.bigint()
+  await treeDigest(path.join(cache, 'rootfs', entry))
+  const digest = Number(process.hrtime.bigint() - digestStart) / 1e9
 
   const report = {
     baselineSeconds: +baseline.toFixed(1),
@@ -53,11 +64,15 @@ try {
     noopSeconds: +noop.toFixed(2),
     rebuildSeconds: +rebuild.toFixed(1),
     rebuildRatio: +(rebuild / cold).toFixed(2),
+    stagingFsckSeconds: +fsck.toFixed(1),
+    treeDigestSeconds: +digest.toFixed(1),
+    checksShareOfRebuild: +((fsck + digest) / rebuild).toFixed(2),
   }
   console.log(`plain mmdebstrap:              ${report.baselineSeconds} s`)
   console.log(`cold compose:                  ${report.coldSeconds} s  ratio ${report.coldRatio} (target ≤ 1.3)`)
   console.log(`no-op rerun:                   ${report.noopSeconds} s  (target ≤ 10 s)`)
   console.log(`rebuild, postprocess changed:  ${report.rebuildSeconds} s  ratio ${report.rebuildRatio} of cold (target ≤ 0.4)`)
+  console.log(`  of which cache checks:       staging fsck ${report.stagingFsckSeconds} s + tree digest ${report.treeDigestSeconds} s = ${report.checksShareOfRebuild} of the rebuild`)
   console.log(JSON.stringify(report))
 } finally {
   rmSync(work, {recursive: true, force: true})

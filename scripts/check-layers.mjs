@@ -12,7 +12,7 @@ export const LAYERS = [
   ['base', ['errors.ts', 'fs.ts', 'hash.ts', 'version.ts', 'system-files.ts', 'arch.ts', 'file-tree.ts', 'text.ts']],
   ['tools', ['tools/']],
   ['sandbox', ['sandbox/']],
-  ['workspace', ['workspace.ts']],
+  ['workspace', ['cache-dir.ts', 'lock.ts', 'workspace.ts', 'host-check.ts']],
   ['treefile', ['treefile/']],
   ['dpkg', ['dpkg/']],
   ['ostree', ['ostree/']],

@@ -8,7 +8,7 @@
 # test image; it replaces a dynamic busybox and provides it).
 set -eu
 
-PACKAGES="mmdebstrap bubblewrap ostree skopeo umoci zstd debian-archive-keyring
+PACKAGES="mmdebstrap bubblewrap uidmap gpgv gpg xz-utils ostree skopeo umoci zstd debian-archive-keyring
   qemu-system-x86 qemu-utils ovmf e2fsprogs dosfstools mtools fdisk ca-certificates
   podman runc docker-registry busybox-static attr libcap2-bin"
 

@@ -1,11 +1,12 @@
-import {chown, mkdir, open, readdir, readFile, realpath, rm, stat, writeFile} from 'node:fs/promises'
+import {chown, mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {AptOstreeError, InterruptedError, UsageError} from './errors.js'
+import {InterruptedError} from './errors.js'
 import {HostSandbox} from './sandbox/bwrap.js'
 import {BuildNamespace} from './sandbox/namespace.js'
 import {buildIdMap} from './sandbox/idmap.js'
 import {CommandLog} from './tools/exec.js'
-import {isWithin, nearestExisting, probeDirectory, whyUnwritable} from './fs.js'
+import {isWithin} from './fs.js'
+import {checkCacheDir, checkSandboxEnters, makeDirectory, pruneLogs} from './cache-dir.js'
 
 /** What a running job gets besides its inputs: the command log, the abort signal, and where to say how it goes. */
 export interface JobContext {
@@ -17,83 +18,13 @@ export interface JobContext {
   warn: (message: string) => void
 }
 
-/** A lock held by this process; released on every exit path. */
-export class Lock {
-  private constructor(private readonly file: string) {}
-
-  /**
-   * Take the lock or fail clearly: two composes on one repo or cache would
-   * corrupt each other. A lock left by a dead process is taken over.
-   */
-  static async acquire(file: string, what: string): Promise<Lock> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const handle = await open(file, 'wx')
-        await handle.writeFile(`${process.pid}\n`)
-        await handle.close()
-        return new Lock(file)
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-        const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim())
-        if (pid && isAlive(pid)) throw new AptOstreeError(`${what} is in use by another compose (pid ${pid}); wait for it to finish (lock: ${file})`)
-        await rm(file, {force: true})
-      }
-    }
-    throw new AptOstreeError(`could not lock ${what} (${file})`)
-  }
-
-  async release(): Promise<void> {
-    await rm(this.file, {force: true})
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Command logs kept in CACHEDIR/logs: the newest, so a cache dir does not grow without bound. */
-export const KEPT_LOGS = 50
-
 /** Where a repo outside the cache is bound for a job in the sandbox that reads it. */
 const SOURCE_REPO = '/run/apt-ostree/source'
-
-/** File systems a cache dir cannot live on: the kernel's own. */
-const VIRTUAL = ['/proc', '/sys', '/dev']
 
 /** The start time of a process (field 22 of /proc/PID/stat), which tells it from a later one with its pid. */
 async function startTimeOf(pid: number): Promise<string | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
   return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-}
-
-/** Make DIRECTORY (and its parents), saying in the user's terms why it cannot be made. */
-async function makeDirectory(directory: string, what: string): Promise<void> {
-  try {
-    await mkdir(directory, {recursive: true})
-    await probeDirectory(directory)
-  } catch (error) {
-    throw new UsageError(`${what} ${directory}: cannot use it (${whyUnwritable(error)})`)
-  }
-}
-
-/**
- * Refuse a cache dir before making anything of it: white space splits
- * mmdebstrap's hook lines, and one on /proc, /sys or /dev (through a link
- * too) is no place for files; its nearest existing ancestor must be a
- * writable directory.
- */
-async function checkCacheDir(cacheDir: string): Promise<void> {
-  if (/\s/.test(cacheDir)) throw new UsageError(`--cachedir ${cacheDir}: must not contain white space (mmdebstrap hooks split on it)`)
-  const existing = await realpath(await nearestExisting(cacheDir))
-  if (VIRTUAL.some((root) => existing === root || existing.startsWith(`${root}/`))) throw new UsageError(`--cachedir ${cacheDir}: is on a kernel file system (${VIRTUAL.join(', ')}); choose a directory on a disk`)
-  await probeDirectory(existing).catch((error: unknown) => {
-    throw new UsageError(`--cachedir ${cacheDir}: cannot use it (${whyUnwritable(error)})`)
-  })
 }
 
 /**
@@ -128,6 +59,7 @@ export class Workspace {
     // The ids first: a user who has none is told so before anything is made.
     const idMap = await buildIdMap()
     await makeDirectory(cacheDir, '--cachedir')
+    await checkSandboxEnters(cacheDir, idMap.uids[0].outer)
     await makeDirectory(path.join(cacheDir, 'logs'), 'cache dir')
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
     const log = new CommandLog(path.join(cacheDir, 'logs', `${purpose}-${stamp}-${process.pid}.log`))
@@ -207,6 +139,11 @@ export class Workspace {
     return this.signal.aborted && !(error instanceof InterruptedError) ? new InterruptedError(String(this.signal.reason)) : error
   }
 
+  /** For messages: where the build namespace's ids come from. */
+  get idSource(): string {
+    return this.namespace.idMap.source
+  }
+
   /** Who must own what the host writes for the sandbox to read: the build namespace's root, when we are root. */
   get sandboxOwner(): {uid: number; gid: number} | undefined {
     return process.getuid?.() === 0 ? this.namespace.root : undefined
@@ -231,13 +168,4 @@ export class Workspace {
     process.off('SIGINT', this.onSignal)
     process.off('SIGTERM', this.onSignal)
   }
-}
-
-/** Keep the newest KEPT_LOGS logs (and the current one). */
-async function pruneLogs(directory: string, current: string): Promise<void> {
-  const logs = await Promise.all(
-    (await readdir(directory)).filter((name) => name.endsWith('.log')).map(async (name) => ({file: path.join(directory, name), time: (await stat(path.join(directory, name)).catch(() => undefined))?.mtimeMs ?? 0})),
-  )
-  const old = logs.filter((log) => log.file !== current).sort((a, b) => b.time - a.time).slice(KEPT_LOGS - 1)
-  for (const log of old) await rm(log.file, {force: true})
 }

@@ -1,15 +1,18 @@
 import {execa} from 'execa'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
 import {mkdir, readdir, readFile, utimes, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, expect, test} from 'vitest'
 import {buildIdMap} from '../src/sandbox/idmap.js'
-import {KEPT_LOGS, Workspace} from '../src/workspace.js'
+import {KEPT_LOGS} from '../src/cache-dir.js'
+import {Workspace} from '../src/workspace.js'
 
 // Opening a workspace keeps the cache in bounds: work dirs of commands that
 // are gone are removed (those of running ones kept), logs pruned to KEPT_LOGS.
 const cache = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-workspace-'))
+// The sandbox enters it as an unprivileged id (mkdtemp's 0700 would keep it out).
+chmodSync(cache, 0o755)
 afterAll(() => rmSync(cache, {recursive: true, force: true}))
 
 async function startTime(pid: number): Promise<string> {
@@ -51,5 +54,15 @@ test.runIf(process.getuid?.() === 0)('stale work dirs go, live ones stay, old lo
   } finally {
     sleeper.kill()
     await sleeper.catch(() => undefined)
+  }
+})
+
+test.runIf(process.getuid?.() === 0)('a cache dir the sandbox cannot enter is refused, naming the fix', async () => {
+  const closed = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-closed-'))
+  try {
+    await expect(Workspace.open(closed, 'test')).rejects.toThrow(`--cachedir ${closed}: its mode 0700 keeps the sandbox out (it works there as an unprivileged id); chmod o+x it`)
+    expect(await readdir(closed)).toEqual([])
+  } finally {
+    rmSync(closed, {recursive: true, force: true})
   }
 })

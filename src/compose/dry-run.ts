@@ -1,4 +1,4 @@
-import {mkdtemp, rm} from 'node:fs/promises'
+import {chmod, copyFile, mkdtemp, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {ArchiveStore} from '../archive/capture.js'
@@ -6,6 +6,7 @@ import {fetchReleases} from '../archive/releases.js'
 import {resolvePackageSet} from '../bootstrap/index.js'
 import type {SimulatedPackage} from '../tools/mmdebstrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
+import {ToolError} from '../errors.js'
 import {Workspace} from '../workspace.js'
 import {copiedKeyrings, snapshotInputs} from './inputs.js'
 
@@ -16,6 +17,8 @@ import {copiedKeyrings, snapshotInputs} from './inputs.js'
  */
 export async function dryRun(resolved: ResolvedTreefile, warn: (message: string) => void): Promise<SimulatedPackage[]> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-dry-run-'))
+  // The sandbox enters it as the build namespace's root, which mkdtemp's 0700 would keep out.
+  await chmod(scratch, 0o755)
   try {
     const workspace = await Workspace.open(scratch, 'dry-run')
     try {
@@ -26,11 +29,20 @@ export async function dryRun(resolved: ResolvedTreefile, warn: (message: string)
       const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
       return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sourceDateEpoch: 0, context})
     } catch (error) {
-      throw workspace.interrupted(error)
+      throw workspace.interrupted(await keepLog(error, workspace))
     } finally {
       await workspace.dispose()
     }
   } finally {
     await rm(scratch, {recursive: true, force: true})
   }
+}
+
+/** A failed tool's log outlives the throwaway directory: copied beside it, the error pointing there. */
+async function keepLog(error: unknown, workspace: Workspace): Promise<unknown> {
+  if (!(error instanceof ToolError) || error.logFile !== workspace.log.path) return error
+  const kept = path.join(os.tmpdir(), `apt-ostree-dry-run-${process.pid}.log`)
+  await workspace.log.close()
+  await copyFile(workspace.log.path, kept)
+  return new ToolError(error.command, error.message, error.stderr, kept)
 }

@@ -5,7 +5,8 @@ import {formatLintReport, runLint} from '../lint/run.js'
 import {commitFacts} from '../oci/config.js'
 import {exportImage, type ImageOptions, type ImageResult} from '../oci/export.js'
 import {OstreeRepo} from '../tools/ostree.js'
-import {Lock, Workspace} from '../workspace.js'
+import {Lock} from '../lock.js'
+import {Workspace} from '../workspace.js'
 import {openStaging} from './staging.js'
 
 export interface CommitImageInput extends ImageOptions {

@@ -41,7 +41,11 @@ export interface Plan {
   bootstrapHash: string
   /** The time of every file the tree is built from (dracut, mmdebstrap, the image's mtimes). */
   sourceDateEpoch: number
-  /** The commit's timestamp: SOURCE_DATE_EPOCH, but never older than the parent. */
+  /**
+   * The commit's timestamp: SOURCE_DATE_EPOCH, also when the parent has the
+   * same (ostree upgrades to a commit as old as the booted one, only not to
+   * an older one), so that a rebuild's image layers keep their bytes.
+   */
   timestamp: number
   version?: string
   releases: ReleaseState[]
@@ -85,9 +89,7 @@ export function plan(inputs: PlanInputs): Plan {
     inputHash,
     bootstrapHash,
     sourceDateEpoch,
-    // ostree refuses to upgrade to a commit older than the booted one: a
-    // rebuild on the same archive state (same Date:) must still be newer.
-    timestamp: parent ? Math.max(sourceDateEpoch, parent.timestamp + 1) : sourceDateEpoch,
+    timestamp: sourceDateEpoch,
     version: unchanged ? parent?.version : (inputs.extraMetadata.version ?? nextVersion(t['automatic-version-prefix'], t['automatic-version-suffix'], parent?.version, inputs.now)),
     releases,
     unchanged,
@@ -121,7 +123,7 @@ export function nextVersion(prefix: string | undefined, suffix: string, previous
   const first = hasDate ? `${base}${suffix}0` : base
   if (!previous) return first
   if (previous === base) return `${base}${suffix}1`
-  const counter = previous.startsWith(base + suffix) ? previous.slice(base.length + 1) : undefined
+  const counter = previous.startsWith(base + suffix) ? previous.slice(base.length + suffix.length) : undefined
   if (counter !== undefined && /^\d+$/.test(counter)) return `${base}${suffix}${Number(counter) + 1}`
   return first
 }

@@ -1,13 +1,12 @@
-import {mkdir, readdir, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {ArchiveStore} from '../archive/capture.js'
 import {RootfsCache} from '../bootstrap/cache.js'
 import {bootstrap} from '../bootstrap/index.js'
-import {UsageError} from '../errors.js'
-import {assertWritable, writeOutput} from '../fs.js'
+import {writeOutput} from '../fs.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
-import {Lock, Workspace} from '../workspace.js'
+import {Lock} from '../lock.js'
+import {Workspace} from '../workspace.js'
 import {gatherPlanInputs} from './gather.js'
 import {copiedKeyrings, type InputFiles, treefileWithCopies} from './inputs.js'
 import {plan, type Plan} from './plan.js'
@@ -15,7 +14,8 @@ import type {Reporter} from './reporter.js'
 import {runWorker} from '../sandbox/worker.js'
 import type {TreeStagesJob, TreeStagesResult} from '../postprocess/stages.js'
 import {serializeTreefile} from '../treefile/serialize.js'
-import {openStaging, verifyStaging, type StagingRepo} from './staging.js'
+import {verifyStaging} from './staging.js'
+import {checkOutputs, openRepos, type Repos} from './outputs.js'
 import {StageRelay} from './stage-relay.js'
 
 export interface ComposeTreeOptions {
@@ -61,52 +61,6 @@ export function diffPackages(before: string[], after: string[]): PackageDiff {
   }
 }
 
-/**
- * Fail before any work when an output cannot be written: `--repo` must be
- * absent, an empty directory or an OSTree repo (anything else would be
- * made one, and ostree cleans its tmp/); the files the results go to must
- * be writable and not directories.
- */
-export async function checkOutputs(options: Pick<ComposeTreeOptions, 'repo' | 'writeCommitidTo' | 'writeComposejsonTo'>): Promise<void> {
-  if (options.repo) {
-    const repo = path.resolve(options.repo)
-    const info = await stat(repo).catch(() => undefined)
-    if (info && !info.isDirectory()) throw new UsageError(`--repo ${options.repo}: is a file, not an OSTree repo`)
-    if (info && !(await new OstreeRepo(repo).exists()) && (await readdir(repo)).length > 0) {
-      throw new UsageError(`--repo ${options.repo}: is neither an OSTree repo nor empty; give a new or empty directory, or an existing repo`)
-    }
-    if (!info) await assertWritable(path.join(repo, 'config'), `--repo ${options.repo}`)
-  }
-  for (const [flag, file] of [['--write-commitid-to', options.writeCommitidTo], ['--write-composejson-to', options.writeComposejsonTo]] as const) {
-    if (!file) continue
-    if ((await stat(file).catch(() => undefined))?.isDirectory()) throw new UsageError(`${flag} ${file}: is a directory`)
-    await assertWritable(file, `${flag} ${file}`)
-  }
-}
-
-/** The repo a compose writes to, and the staging repo the sandbox commits to (the target too without --repo). */
-interface Repos {
-  target: OstreeRepo
-  staging: StagingRepo
-}
-
-/**
- * The commit is made by the sandbox into the staging repo; an archive
- * --repo gets it with a checked `pull-local`, which compresses only new
- * objects, in parallel.
- */
-async function openRepos(options: ComposeTreeOptions, workspace: Workspace): Promise<Repos> {
-  const staging = await openStaging(workspace)
-  if (!options.repo) return {target: staging.host, staging}
-  const target = new OstreeRepo(path.resolve(options.repo))
-  if (!(await target.exists())) {
-    await mkdir(target.path, {recursive: true})
-    await target.init('archive', {log: workspace.log})
-  }
-  const repoLock = await Lock.acquire(path.join(target.path, 'apt-ostree.lock'), `repo ${target.path}`)
-  workspace.onDispose(() => repoLock.release())
-  return {target, staging}
-}
 
 /**
  * bootstrap → customize → ostreeify → commit → publish, for a plan that has
@@ -131,10 +85,14 @@ async function runStages(options: ComposeTreeOptions, planned: Plan, files: Inpu
   await timed('bootstrap', () =>
     reporter.stage('bootstrap', async ({progress, title}) => {
       const job = context(progress)
-      progress('checking the staging repo (ostree fsck)')
-      await verifyStaging(repos.staging, workspace, job.warn)
-      progress('checking the cached bootstrapped tree')
-      if (!options.forceNocache && (await cache.restore(planned.bootstrapHash, root, job))) {
+      // Two checks of caches at once, one mostly hashing, the other mostly copying.
+      progress('checking the staging repo (ostree fsck) and the cached bootstrapped tree')
+      const [staging, restored] = await Promise.allSettled([
+        verifyStaging(repos.staging, workspace, job.warn),
+        options.forceNocache ? Promise.resolve(false) : cache.restore(planned.bootstrapHash, root, job),
+      ])
+      for (const check of [staging, restored]) if (check.status === 'rejected') throw check.reason
+      if (restored.status === 'fulfilled' && restored.value) {
         title('bootstrap: reusing the cached tree')
         return
       }

@@ -5,7 +5,7 @@ import {TreeFs} from '../sandbox/tree-fs.js'
 import {CommandLog} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {deserializeTreefile, type SerializedTreefile} from '../treefile/serialize.js'
-import type {WorkerReport} from '../sandbox/worker-protocol.js'
+import {WORKER_LOG, type WorkerReport} from '../sandbox/worker-protocol.js'
 import {CUSTOMIZE_STEPS, OSTREEIFY_STEPS} from './index.js'
 import {runSteps, type StageContext} from './step.js'
 
@@ -42,7 +42,7 @@ export interface TreeStagesResult {
  */
 export async function runTreeStages(job: TreeStagesJob, report: WorkerReport): Promise<TreeStagesResult> {
   // The host keeps the command log: ours goes to stderr, which it logs line by line.
-  const log = new CommandLog('/dev/stderr')
+  const log = new CommandLog(WORKER_LOG)
   try {
     const context: StageContext = {
       root: job.root,

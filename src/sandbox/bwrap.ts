@@ -1,3 +1,4 @@
+import {lstat, readlink} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
 import {isWithin} from '../fs.js'
@@ -37,8 +38,8 @@ export interface TreeSandboxOptions extends SandboxOptions {
 /**
  * Where everything a treefile or a package brings runs, and every tool step
  * that must see the tree's owners: the build namespace's root, which holds
- * no capability over the host; the host read-only (only the job's own
- * directories writable), no network, its own /tmp, /run, /proc and
+ * no capability over the host; the host's system directories read-only
+ * (only the job's own directories writable), no network, its own /tmp, /run, /proc and
  * process ids, the basic device nodes, at most SANDBOX_PROCESSES processes.
  */
 export interface Sandbox {
@@ -50,8 +51,48 @@ export interface Sandbox {
   runInTree(root: string, command: string[], options?: TreeSandboxOptions): Promise<RunResult>
 }
 
+/**
+ * The host directories a job sees, read-only: the system's programs,
+ * libraries and configuration, as a chroot needs them. Not the rest of the
+ * host (homes, /srv, /opt, /var, a checkout, other caches): what a
+ * package's maintainer script reads through /proc/1/root is the system, no
+ * user's data.
+ */
+const SYSTEM_DIRECTORIES = ['usr', 'etc', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']
+
+let systemView: Promise<string[]> | undefined
+
+/** bwrap arguments for the system directories: binds for directories, the same links for usrmerge's links. */
+function systemDirectoryArgs(): Promise<string[]> {
+  systemView ??= Promise.all(SYSTEM_DIRECTORIES.map(async (name) => {
+    const info = await lstat(`/${name}`).catch(() => undefined)
+    if (info?.isSymbolicLink()) return ['--symlink', await readlink(`/${name}`), `/${name}`]
+    return info?.isDirectory() ? ['--ro-bind', `/${name}`, `/${name}`] : []
+  })).then((args) => args.flat())
+  return systemView
+}
+
 function environment(options: SandboxOptions): Record<string, string> {
   return {PATH, LANG: 'C.UTF-8', HOME: '/root', ...options.setenv}
+}
+
+/**
+ * What both bwraps isolate besides mounts: IPC, host name, cgroups, the
+ * terminal (a new session: no TIOCSTI into the caller's), the environment;
+ * they die with their parent and start in `/`, not the caller's directory,
+ * which they do not have.
+ */
+function isolation(options: SandboxOptions): string[] {
+  return [
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--die-with-parent',
+    '--new-session',
+    '--clearenv',
+    ...Object.entries(environment(options)).flatMap(([key, value]) => ['--setenv', key, value]),
+    '--chdir', '/',
+  ]
 }
 
 /**
@@ -71,14 +112,7 @@ function treeCommand(root: string, command: string[], options: TreeSandboxOption
     ...(options.treeBinds ?? []).flatMap(([from, to]) => ['--bind', from, to]),
     ...(options.treeReadOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
     '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--unshare-cgroup-try',
-    '--die-with-parent',
-    '--new-session',
-    '--clearenv',
-    ...Object.entries(environment(options)).flatMap(([key, value]) => ['--setenv', key, value]),
-    '--chdir', '/',
+    ...isolation(options),
     '--',
     ...command,
   ]
@@ -103,25 +137,24 @@ export class HostSandbox implements Sandbox {
     try {
       const args = [
         // Mounts are made here, in the setup namespace; the job cannot change them.
-        '--ro-bind', '/', '/',
+        ...await systemDirectoryArgs(),
+        '--ro-bind', '/sys', '/sys',
         // The host's /proc is replaced by the job's own below (a fresh proc
         // needs a writable one to mount over, and keeps nested mounts possible).
         '--bind', '/proc', '/proc',
         '--dev', '/dev',
         '--perms', '1777', '--tmpfs', '/tmp',
+        '--perms', '1777', '--tmpfs', '/var/tmp',
+        '--perms', '0700', '--tmpfs', '/root',
         '--perms', '0755', '--tmpfs', '/run',
         // bwrap makes a bind's missing parents 0700, which the build namespace's root could not enter.
         '--perms', '0755', '--dir', path.posix.dirname(SANDBOX_CACHE),
         '--bind', this.cacheDir, SANDBOX_CACHE,
         ...(options.readOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
+        // The root itself (bwrap's tmpfs holding the mount points) read-only too.
+        '--remount-ro', '/',
         '--unshare-net',
-        '--unshare-ipc',
-        '--unshare-uts',
-        '--unshare-cgroup-try',
-        '--die-with-parent',
-        '--new-session',
-        '--clearenv',
-        ...Object.entries(environment(options)).flatMap(([key, value]) => ['--setenv', key, value]),
+        ...isolation(options),
         ...(setupFd === undefined ? [] : ['--userns', String(setupFd)]),
         '--userns2', String(runFd),
         // The job's capabilities are the run namespace's root's, over nothing but its own namespaces.

@@ -38,7 +38,11 @@ export function parseEvent(line: string): WorkerEvent | undefined {
   }
 }
 
-/** A failure the worker reported, as the error it was. */
-export function failureOf(event: Extract<WorkerEvent, {event: 'failed'}>): AptOstreeError {
-  return new AptOstreeError(event.message, event.exitCode, event.details)
+/** The worker's command log: its stderr, which the host writes into its own log line by line. */
+export const WORKER_LOG = '/dev/stderr'
+
+/** A failure the worker reported, as the error it was, pointing at the host's log (HOST_LOG) for the full output. */
+export function failureOf(event: Extract<WorkerEvent, {event: 'failed'}>, hostLog?: string): AptOstreeError {
+  const details = event.details.flatMap((line) => (line === `full log: ${WORKER_LOG}` ? (hostLog ? [`full log: ${hostLog}`] : []) : [line]))
+  return new AptOstreeError(event.message, event.exitCode, details)
 }

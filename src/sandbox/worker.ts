@@ -46,7 +46,7 @@ export async function runWorker<Result>(job: object, sandbox: Sandbox, options: 
         const event = parseEvent(line)
         if (!event) return
         if (event.event === 'done') result = {value: event.result as Result}
-        else if (event.event === 'failed') failure = failureOf(event)
+        else if (event.event === 'failed') failure = failureOf(event, options.log?.path)
         else options.onEvent?.(event)
       },
     })

@@ -110,7 +110,7 @@ export async function run(command: string, args: string[], options: RunOptions =
     if (error.code === 'ENOENT') throw commandNotFound(command)
     // A full disk is the one cause worth naming in the message itself: it is not the command's fault.
     const full = stderrLines.some((line) => /No space left on device/i.test(line)) ? ': no space left on device' : ''
-    const how = (result.signal ? `was killed by ${result.signal}` : `failed with exit code ${result.exitCode}`) + full
+    const how = (result.signal ? `was killed by ${result.signal}` : result.exitCode === undefined ? `could not be started (${error.code ?? result.shortMessage})` : `failed with exit code ${result.exitCode}`) + full
     throw new ToolError(command, `${options.label ?? commandName(command, args)} ${how}`, stderrLines, log?.path)
   }
   return {stdout: typeof result.stdout === 'string' ? result.stdout : '', stderr}

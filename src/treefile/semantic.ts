@@ -65,7 +65,7 @@ export async function checkTreefile(tree: Tree, start: Located, arch: string, di
     repoNames.set(repo.name, at(ptr + '/name'))
     for (const [uriIndex, uri] of ((repo as {uris?: string[]}).uris ?? []).entries()) {
       if (/^[a-z+]+:\/\/[^/]*@/.test(uri)) {
-        report(at(`${ptr}/uris/${uriIndex}`), `repo "${repo.name}": a URI with credentials (user:password@) is refused: they would be printed and kept in the image's metadata`)
+        report(at(`${ptr}/uris/${uriIndex}`), `repo "${repo.name}": a URI with credentials (user:password@) is refused: they would be printed and kept in the image's metadata (apt's way is /etc/apt/auth.conf.d, see apt_auth.conf(5); composes do not fetch from password-protected repos yet)`)
       }
     }
     const signedBy = repo['signed-by']

@@ -4,9 +4,12 @@ import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, expect, test} from 'vitest'
 import {repoRoot, runCli} from '../helpers/cli.js'
+import {leftAfter, processesMentioning, processTree, waitUntil} from '../helpers/processes.js'
 
-const cacheDir = path.join(repoRoot, '.cache/test')
+// Its own cache dir (the shared cache's archive linked in, to skip the
+// downloads): the leftover checks look at what this test started only.
 const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-interrupt-'))
+const cacheDir = path.join(work, 'cache')
 const repo = path.join(work, 'repo')
 afterAll(() => rmSync(work, {recursive: true, force: true}))
 
@@ -22,7 +25,12 @@ function waitFor(child: ReturnType<typeof execa>, text: string): Promise<void> {
   })
 }
 
-test('a second compose on the same repo and cache fails clearly; SIGINT mid-bootstrap cleans up and exits 130', async () => {
+test('a second compose on the same repo and cache fails clearly; SIGINT mid-bootstrap stops every process, cleans up and exits 130', async () => {
+  const shared = path.join(repoRoot, '.cache/test/archive')
+  if (existsSync(shared)) {
+    await execa('mkdir', ['-p', cacheDir])
+    await execa('cp', ['-al', shared, path.join(cacheDir, 'archive')])
+  }
   const first = execa('node', [path.join(repoRoot, 'bin/run.js'), 'compose', 'tree', 'treefiles/debian-trixie-minimal.yaml', '--repo', repo, '--cachedir', cacheDir, '--force-nocache'], {
     cwd: repoRoot,
     env: {CI: 'true'},
@@ -34,17 +42,21 @@ test('a second compose on the same repo and cache fails clearly; SIGINT mid-boot
   expect(second.exitCode).toBe(1)
   expect(second.stderr).toContain(`is in use by another compose (pid ${first.pid})`)
 
-  // Let mmdebstrap get going, then interrupt.
-  await new Promise((resolve) => setTimeout(resolve, 8000))
+  // Interrupt once mmdebstrap runs in the sandbox, whatever the machine's speed.
+  const started = await waitUntil('mmdebstrap in the sandbox', async () => {
+    const tree = await processTree(first.pid!)
+    return tree.some((info) => /(^|\/)mmdebstrap /.test(info.command)) && tree
+  })
   first.kill('SIGINT')
   const result = await first
   expect(result.exitCode).toBe(130)
   expect(result.stderr).toContain('interrupted by SIGINT')
 
-  expect(existsSync(path.join(cacheDir, 'work')) ? readdirSync(path.join(cacheDir, 'work')) : []).toEqual([])
+  expect(await leftAfter(started)).toEqual([])
+  expect(await processesMentioning(work)).toEqual([])
+  expect(readdirSync(path.join(cacheDir, 'work'))).toEqual([])
   expect(existsSync(path.join(cacheDir, 'apt-ostree.lock'))).toBe(false)
   expect(existsSync(path.join(repo, 'apt-ostree.lock'))).toBe(false)
   expect((await execa('ostree', [`--repo=${repo}`, 'refs'])).stdout).toBe('')
-  expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(cacheDir)
-  expect((await execa('pgrep', ['-f', 'mmdebstrap'], {reject: false})).stdout).toBe('')
+  expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(work)
 })

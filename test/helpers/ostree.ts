@@ -37,3 +37,12 @@ export class RepoReader {
     return result.exitCode === 0 ? result.stdout.trim() : undefined
   }
 }
+
+/**
+ * `ostree fsck` of REPO: every object read back and checked against its
+ * checksum. Its output when it finds a problem (it exits non-zero).
+ */
+export async function fsckProblems(repo: string): Promise<string | undefined> {
+  const result = await execa('ostree', [`--repo=${repo}`, 'fsck', '--all'], {reject: false, all: true})
+  return result.exitCode === 0 ? undefined : result.all
+}

@@ -71,7 +71,7 @@ describe('compose tree --container', () => {
     const unpacked = path.join(work, 'unpacked')
     await execa('umoci', ['raw', 'unpack', '--image', `${layout}:latest`, unpacked])
     const checkout = path.join(work, 'checkout')
-    await execa('ostree', ['checkout', `--repo=${path.join(cacheA, 'repo')}`, first.commit, checkout])
+    await execa('ostree', ['checkout', `--repo=${path.join(cacheA, 'staging-repo')}`, first.commit, checkout])
     const asImage = (relative: string): string => (relative === 'usr/etc' || relative.startsWith('usr/etc/') ? relative.slice(4) : relative)
     const [image, commit] = [await describeTree(unpacked), await describeTree(checkout, asImage)]
     // The image adds /var's skeleton from tmpfiles.d; everything else is the commit, path for path.
@@ -141,7 +141,7 @@ describe('container-encapsulate to a registry and to containers-storage', () => 
     const registry = await startRegistry()
     try {
       const destination = `docker://${registry.host}/minimal:latest`
-      const pushed = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'repo'), REF, destination, '--no-dest-tls-verify', '--cachedir', cacheA])
+      const pushed = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'staging-repo'), REF, destination, '--no-dest-tls-verify', '--cachedir', cacheA])
       expect(pushed.stderr).not.toMatch(STACK_FRAME)
       expect(pushed.exitCode).toBe(0)
       const image = await skopeoInspect(destination, ['--tls-verify=false'])
@@ -155,7 +155,7 @@ describe('container-encapsulate to a registry and to containers-storage', () => 
   test('a registry that refuses the push is a clear error', async () => {
     const registry = await startRegistry({refuse: 'auth'})
     try {
-      const refused = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'repo'), REF, `docker://${registry.host}/minimal:latest`, '--no-dest-tls-verify', '--cachedir', cacheA])
+      const refused = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'staging-repo'), REF, `docker://${registry.host}/minimal:latest`, '--no-dest-tls-verify', '--cachedir', cacheA])
       expect(refused.exitCode).toBe(1)
       expect(refused.stderr).toMatch(new RegExp(`^skopeo copy to docker://${registry.host.replaceAll('.', '\\.')}/minimal:latest failed with exit code 1$`, 'm'))
       expect(refused.stderr).toMatch(/authentication required|unauthorized/)
@@ -167,7 +167,7 @@ describe('container-encapsulate to a registry and to containers-storage', () => 
   })
 
   test('podman runs it, and examples/derived-image (FROM it, apt-get install) still passes lint', async () => {
-    const pushed = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'repo'), REF, 'containers-storage:localhost/apt-ostree-minimal:latest', '--cachedir', cacheA], {env: podmanEnv()})
+    const pushed = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheA, 'staging-repo'), REF, 'containers-storage:localhost/apt-ostree-minimal:latest', '--cachedir', cacheA], {env: podmanEnv()})
     expect(pushed.exitCode).toBe(0)
     const listed = await podman(['run', '--rm', '--network', 'none', 'localhost/apt-ostree-minimal:latest', 'dpkg', '-l'])
     expect(listed.exitCode).toBe(0)

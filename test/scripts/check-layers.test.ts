@@ -15,25 +15,26 @@ describe('the layer check (npm run lint)', () => {
     expect(check(path.join(repoRoot, 'src'))).toEqual([])
   })
 
-  test('an import pointing up a layer fails, naming both files and layers', () => {
-    const src = path.join(work, 'upward')
+  /** A copy of src/ with FILES added. */
+  const sourcesWith = (name: string, files: Record<string, string>): string => {
+    const src = path.join(work, name)
     cpSync(path.join(repoRoot, 'src'), src, {recursive: true})
-    writeFileSync(path.join(src, 'treefile/upward.ts'), "import {composeTree} from '../compose/tree.js'\nexport const x = composeTree\n")
+    for (const [file, text] of Object.entries(files)) writeFileSync(path.join(src, file), text)
+    return src
+  }
+
+  test('an import pointing up a layer fails, naming both files and layers', () => {
+    const src = sourcesWith('upward', {'treefile/upward.ts': "import {composeTree} from '../compose/tree.js'\nexport const x = composeTree\n"})
     expect(check(src)).toEqual(['treefile/upward.ts: imports compose/tree.ts, which is in layer "compose" above its own ("treefile")'])
   })
 
   test('a cycle fails, even within a layer', () => {
-    const src = path.join(work, 'cycle')
-    cpSync(path.join(repoRoot, 'src'), src, {recursive: true})
-    writeFileSync(path.join(src, 'dpkg/a.ts'), "import {b} from './b.js'\nexport const a = b\n")
-    writeFileSync(path.join(src, 'dpkg/b.ts'), "import {a} from './a.js'\nexport const b = a\n")
+    const src = sourcesWith('cycle', {'dpkg/a.ts': "import {b} from './b.js'\nexport const a = b\n", 'dpkg/b.ts': "import {a} from './a.js'\nexport const b = a\n"})
     expect(check(src)).toEqual(['dpkg/a.ts: import cycle: dpkg/a.ts -> dpkg/b.ts'])
   })
 
   test('a file in no layer fails', () => {
-    const src = path.join(work, 'stray')
-    cpSync(path.join(repoRoot, 'src'), src, {recursive: true})
-    writeFileSync(path.join(src, 'stray.ts'), 'export const stray = 1\n')
+    const src = sourcesWith('stray', {'stray.ts': 'export const stray = 1\n'})
     expect(check(src)).toEqual(['stray.ts: in no layer; add it to LAYERS in scripts/check-layers.mjs and docs/architecture.md'])
   })
 })

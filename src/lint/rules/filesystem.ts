@@ -3,7 +3,7 @@ import {descendantsOf, childrenOf, entryAt, resolvePath} from '../../file-tree.j
 import {fatal, problem, problemIf, warning} from '../rule.js'
 import type {FileTree} from '../../file-tree.js'
 
-// https://systemd.io/API_FILE_SYSTEMS/ with /var added, as bootc has it.
+// The API file systems systemd mounts, with /var added, as bootc has it.
 const API_DIRECTORIES = ['/dev', '/proc', '/sys', '/run', '/tmp', '/var']
 
 /**
@@ -68,7 +68,7 @@ export const utf8 = fatal(
 
 export const apiBaseDirectories = fatal(
   'api-base-directories',
-  'Verify that expected base API directories exist. For more information on these, see <https://systemd.io/API_FILE_SYSTEMS/>. Note that in addition, bootc requires that `/var` exist as a directory.',
+  'Verify that expected base API directories exist. Note that in addition, bootc requires that `/var` exist as a directory.',
   async (tree) => {
     const missing = API_DIRECTORIES.filter((directory) => !tree.has(directory))
     const notDirectories = API_DIRECTORIES.filter((directory) => tree.has(directory) && tree.get(directory)!.type !== 'directory')

@@ -4,7 +4,7 @@ import {baseimageComposefs, baseimageRoot, bootcKargs, kernel} from './ostree.js
 import {sysusers} from './sysusers.js'
 import {varTmpfiles} from './tmpfiles.js'
 
-/** bootc's 14 rules (lib/src/lints.rs) and apt-ostree's Debian ones, sorted by name as they run. */
+/** bootc's 14 rules, with bootc's names and severities, and apt-ostree's Debian ones, sorted by name as they run. */
 export const LINT_RULES: readonly LintRule[] = [
   apiBaseDirectories,
   baseimageComposefs,

@@ -63,7 +63,7 @@ function baseimageRoots(tree: FileTree): string[] {
 
 export const baseimageComposefs = warning(
   'baseimage-composefs',
-  'Check that composefs is enabled for ostree. More in <https://ostreedev.github.io/ostree/composefs/>. apt-ostree checks it only when the tree\'s ostree can do composefs, that is when the tree has a libcomposefs shared library (/usr/lib/**/libcomposefs.so*): Debian trixie\'s ostree (2025.2) is built without composefs, and enabling it there makes a deploy fail with "support is not compiled in"; forky\'s links libcomposefs.',
+  'Check that composefs is enabled for ostree. apt-ostree checks it only when the tree\'s ostree can do composefs, that is when the tree has a libcomposefs shared library (/usr/lib/**/libcomposefs.so*): Debian trixie\'s ostree (2025.2) is built without composefs, and enabling it there makes a deploy fail with "support is not compiled in"; forky\'s links libcomposefs.',
   async (tree) => {
     if (![...tree.keys()].some((key) => LIBCOMPOSEFS.test(key))) return []
     for (const base of baseimageRoots(tree)) {
@@ -77,7 +77,7 @@ export const baseimageComposefs = warning(
 
 export const baseimageRoot = fatal(
   'baseimage-root',
-  'Check that expected files are present in the root of the filesystem; such as /sysroot and a composefs configuration for ostree. More in <https://bootc.dev/bootc/bootc-images.html#standard-image-content>.',
+  'Check that expected files are present in the root of the filesystem; such as /sysroot and a composefs configuration for ostree.',
   async (tree) => baseimageRoots(tree).flatMap((base) => baseimageRootProblems(tree, base)).slice(0, 1),
 )
 

@@ -33,7 +33,7 @@ const undeclared = (names: string[], declared: Set<string>): string[] => [...new
 
 export const sysusers = warning(
   'sysusers',
-  'Check for users in /etc/passwd and groups in /etc/group that do not have corresponding systemd sysusers.d entries in /usr/lib/sysusers.d. This can cause a problem across upgrades because if /etc is not transient and is locally modified (commonly due to local user additions), then the contents of /etc/passwd in the new container image may not be visible. Using systemd-sysusers to allocate users and groups will ensure that these are allocated on system startup alongside other users. More on this topic in <https://bootc.dev/bootc/building/users-and-groups.html>. apt-ostree also counts the entries in /etc/sysusers.d.',
+  'Check for users in /etc/passwd and groups in /etc/group that do not have corresponding systemd sysusers.d entries in /usr/lib/sysusers.d. This can cause a problem across upgrades because if /etc is not transient and is locally modified (commonly due to local user additions), then the contents of /etc/passwd in the new container image may not be visible. Using systemd-sysusers to allocate users and groups will ensure that these are allocated on system startup alongside other users. apt-ostree also counts the entries in /etc/sysusers.d.',
   async (tree) => {
     // No /etc/passwd, nothing to check, as bootc has it.
     if ((await readText(tree, '/etc/passwd')) === undefined) return []

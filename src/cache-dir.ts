@@ -1,0 +1,56 @@
+import {mkdir, readdir, realpath, rm, stat} from 'node:fs/promises'
+import path from 'node:path'
+import {UsageError} from './errors.js'
+import {nearestExisting, probeDirectory, whyUnwritable} from './fs.js'
+
+/** Command logs kept in CACHEDIR/logs: the newest, so a cache dir does not grow without bound. */
+export const KEPT_LOGS = 50
+
+/** File systems a cache dir cannot live on: the kernel's own. */
+const VIRTUAL = ['/proc', '/sys', '/dev']
+
+/** Make DIRECTORY (and its parents), saying in the user's terms why it cannot be made. */
+export async function makeDirectory(directory: string, what: string): Promise<void> {
+  try {
+    await mkdir(directory, {recursive: true})
+    await probeDirectory(directory)
+  } catch (error) {
+    throw new UsageError(`${what} ${directory}: cannot use it (${whyUnwritable(error)})`)
+  }
+}
+
+/**
+ * Refuse a cache dir before making anything of it: white space splits
+ * mmdebstrap's hook lines, and one on /proc, /sys or /dev (through a link
+ * too) is no place for files; its nearest existing ancestor must be a
+ * writable directory.
+ */
+export async function checkCacheDir(cacheDir: string): Promise<void> {
+  if (/\s/.test(cacheDir)) throw new UsageError(`--cachedir ${cacheDir}: must not contain white space (mmdebstrap hooks split on it)`)
+  const existing = await realpath(await nearestExisting(cacheDir))
+  if (VIRTUAL.some((root) => existing === root || existing.startsWith(`${root}/`))) throw new UsageError(`--cachedir ${cacheDir}: is on a kernel file system (${VIRTUAL.join(', ')}); choose a directory on a disk`)
+  await probeDirectory(existing).catch((error: unknown) => {
+    throw new UsageError(`--cachedir ${cacheDir}: cannot use it (${whyUnwritable(error)})`)
+  })
+}
+
+/**
+ * The sandbox works in the cache dir as the build namespace's root
+ * (ROOT_UID on the host): unless that owns it, only the dir's "other"
+ * permissions apply.
+ */
+export async function checkSandboxEnters(cacheDir: string, rootUid: number): Promise<void> {
+  const info = await stat(cacheDir)
+  if (info.uid !== rootUid && (info.mode & 0o001) === 0) {
+    throw new UsageError(`--cachedir ${cacheDir}: its mode ${(info.mode & 0o777).toString(8).padStart(4, '0')} keeps the sandbox out (it works there as an unprivileged id); chmod o+x it`)
+  }
+}
+
+/** Keep the newest KEPT_LOGS logs (and the current one). */
+export async function pruneLogs(directory: string, current: string): Promise<void> {
+  const logs = await Promise.all(
+    (await readdir(directory)).filter((name) => name.endsWith('.log')).map(async (name) => ({file: path.join(directory, name), time: (await stat(path.join(directory, name)).catch(() => undefined))?.mtimeMs ?? 0})),
+  )
+  const old = logs.filter((log) => log.file !== current).sort((a, b) => b.time - a.time).slice(KEPT_LOGS - 1)
+  for (const log of old) await rm(log.file, {force: true})
+}

@@ -1,0 +1,191 @@
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {readdir, readFile, stat, writeFile} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {execa} from 'execa'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {SANDBOX_PROCESSES} from '../../src/sandbox/bwrap.js'
+import {repoRoot, runCli, STACK_FRAME, type CliResult} from '../helpers/cli.js'
+import {writeLocalArchive} from '../helpers/local-archive.js'
+import {fsckProblems, RepoReader} from '../helpers/ostree.js'
+import {processesMentioning} from '../helpers/processes.js'
+
+// A treefile and a package that attack the build host on purpose: a
+// postinst (run by dpkg during the bootstrap) and a postprocess script that
+// try to write host files, remount the host, write sysctls, reach the
+// network, fork without bound and plant links for the tool's own steps to
+// follow. The host must come out unchanged, the commit correct. Then the
+// caches are damaged and must be rebuilt, not trusted. Its own cache dir
+// (the shared cache's archive linked in, to skip downloads) and repos.
+const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-hostile-'))
+const cacheDir = path.join(work, 'cache')
+const repo = path.join(work, 'repo')
+const hostSecret = path.join(work, 'host-secret')
+const hostVictim = path.join(work, 'host-victim')
+const ref = 'test/13/amd64/hostile'
+const out = '/usr/share/apt-ostree-hostile'
+
+/** Host state a sandboxed job must not change: sysctls (global and namespaced), the host's files. */
+const SYSCTLS = ['kernel/printk_ratelimit_burst', 'kernel/core_pattern', 'kernel/hostname', 'kernel/domainname', 'vm/overcommit_memory']
+
+async function hostState(): Promise<Record<string, string>> {
+  const state: Record<string, string> = {}
+  for (const name of SYSCTLS) state[name] = await readFile(`/proc/sys/${name}`, 'utf8')
+  for (const file of [hostSecret, hostVictim]) {
+    const info = await stat(file)
+    state[file] = `${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid} ${info.mtimeMs} ${await readFile(file, 'utf8')}`
+  }
+  // Nothing new in the test's directory but what the test itself writes there (treefiles, scripts, repos).
+  state.work = (await readdir(work)).filter((name) => !/\.(yaml|sh)$|repo$/.test(name)).sort().join(' ')
+  for (const proof of ['/apt-ostree-proof', '/usr/apt-ostree-proof', '/usr/share/mmdebstrap/apt-ostree-proof', '/tmp/apt-ostree-proof']) state[proof] = String(existsSync(proof))
+  return state
+}
+
+// Each probe's outcome (yes: it worked, in the sandbox's own view; no: refused) lands in the tree.
+const POSTINST = `#!/bin/sh
+out=${out}
+mkdir -p $out
+try() { name=$1; shift; if ( "$@" ) >$out/$name.log 2>&1; then echo yes; else echo no; fi > $out/$name; }
+try write-host-path sh -c 'echo pwned > ${hostVictim}'
+try write-through-proc sh -c 'echo pwned > /proc/1/root${hostVictim}'
+try read-shadow sh -c 'cat /proc/1/root/etc/shadow'
+try remount-usr sh -c 'mount -o remount,bind,rw /proc/1/root/usr && touch /proc/1/root/usr/apt-ostree-proof'
+# /usr/share/mmdebstrap is the host's (seen through pid 1's root), not the tree's.
+try bind-root sh -c 'mkdir -p /tmp/h; mount --bind /proc/1/root /tmp/h || exit 1; (mount -o remount,bind,rw /tmp/h && touch /tmp/h/usr/share/mmdebstrap/apt-ostree-proof); r=$?; umount -l /tmp/h; exit $r'
+try sysctl-printk sh -c 'echo 1 > /proc/sys/kernel/printk_ratelimit_burst'
+try sysctl-core-pattern sh -c 'echo "|/bin/false" > /proc/sys/kernel/core_pattern'
+try sysctl-overcommit sh -c 'echo 2 > /proc/sys/vm/overcommit_memory'
+try hostname sh -c 'echo apt-ostree-hostile > /proc/sys/kernel/hostname'
+try network perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(PeerAddr => "151.101.2.132:80", Timeout => 5) ? 0 : 1)'
+try block-device sh -c 'mknod /tmp/sda b 8 0 && head -c 1 /tmp/sda'
+# Fork until refused; count, then stop them all.
+perl -e 'my @children; for (1..4000) { my $pid = fork; last unless defined $pid; if ($pid == 0) { sleep 300; exit 0 } push @children, $pid } print scalar(@children), "\\n"; kill "KILL", @children; waitpid($_, 0) for @children' > $out/forks
+id -u > $out/uid
+exit 0
+`
+
+// Links for the tool's steps after it: treefile.json and machine-id are written by it, /var is walked.
+const PLANT_LINKS = `#!/bin/sh
+set -e
+mkdir -p /usr/share/apt-ostree /var/lib
+ln -sf ${hostVictim} /usr/share/apt-ostree/treefile.json
+ln -sf ${hostVictim} /etc/machine-id
+ln -sfn ${work} /var/lib/hostile-link
+`
+
+// The kernel the kernel step copies and chmods, as links to a host file (mode 0600).
+const PLANT_KERNEL_LINKS = `#!/bin/sh
+set -e
+kver=$(ls /usr/lib/modules)
+ln -sf ${hostSecret} /usr/lib/modules/$kver/vmlinuz
+ln -sf ${hostSecret} /boot/vmlinuz-$kver
+`
+
+function treefile(name: string, script: string): string {
+  writeFileSync(path.join(work, `${name}.sh`), script, {mode: 0o755})
+  const file = path.join(work, `${name}.yaml`)
+  writeFileSync(file, [
+    `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}`,
+    `ref: ${ref}`,
+    'repos:',
+    '  - name: hostile',
+    `    uris: ["file://${path.join(work, 'archive')}"]`,
+    '    suites: [trixie]',
+    '    trusted: true',
+    'packages: [apt-ostree-hostile]',
+    `postprocess-script: ${name}.sh`,
+    '',
+  ].join('\n'))
+  return file
+}
+
+const compose = (file: string, ...extra: string[]): Promise<CliResult> =>
+  runCli(['compose', 'tree', file, '--cachedir', cacheDir, '--source-date-epoch', '1767225600', ...extra], {env: {CI: 'true'}})
+
+let before: Record<string, string>
+let first: CliResult
+const tree = new RepoReader(repo, ref)
+
+beforeAll(async () => {
+  writeFileSync(hostSecret, 'host secret\n', {mode: 0o600})
+  writeFileSync(hostVictim, 'host victim\n', {mode: 0o644})
+  await writeLocalArchive(path.join(work, 'archive'), 'trixie', 'amd64', [{name: 'apt-ostree-hostile', version: '1.0', description: 'attacks the build host from its postinst', scripts: {postinst: POSTINST}}])
+  const shared = path.join(repoRoot, '.cache/test/archive')
+  if (existsSync(shared)) {
+    await execa('mkdir', ['-p', cacheDir])
+    await execa('cp', ['-al', shared, path.join(cacheDir, 'archive')])
+  }
+  before = await hostState()
+  first = await compose(treefile('plant-links', PLANT_LINKS), '--repo', repo)
+})
+
+afterAll(() => rmSync(work, {recursive: true, force: true}))
+
+describe('a hostile package and treefile', () => {
+  test('the compose succeeds; the host is as it was; nothing the test started is left running', async () => {
+    expect(first.stderr).not.toMatch(STACK_FRAME)
+    expect(first.exitCode, first.stderr.slice(-3000)).toBe(0)
+    expect(await hostState()).toEqual(before)
+    expect(await processesMentioning(work)).toEqual([])
+  })
+
+  test('the postinst ran as root of the tree, could not reach the host, the network or a disk, and its forks were bounded', async () => {
+    expect(await tree.cat(`${out}/uid`)).toBe('0\n')
+    for (const probe of ['write-host-path', 'write-through-proc', 'read-shadow', 'remount-usr', 'bind-root', 'sysctl-printk', 'sysctl-core-pattern', 'sysctl-overcommit', 'network', 'block-device']) {
+      expect(`${probe}: ${await tree.cat(`${out}/${probe}`)}`).toBe(`${probe}: no\n`)
+    }
+    const forks = Number(await tree.cat(`${out}/forks`))
+    expect(forks).toBeGreaterThan(10)
+    expect(forks).toBeLessThan(SANDBOX_PROCESSES)
+  })
+
+  test('planted links are replaced by what the tool writes, never followed', async () => {
+    expect((await tree.stat('/usr/share/apt-ostree/treefile.json'))?.mode).toBe('-00644')
+    expect(JSON.parse(await tree.cat('/usr/share/apt-ostree/treefile.json')).ref).toBe(ref)
+    expect(await tree.stat('/usr/etc/machine-id')).toEqual({mode: '-00444', target: undefined})
+    expect(await tree.cat('/usr/etc/machine-id')).toBe('')
+    expect(readFileSync(hostVictim, 'utf8')).toBe('host victim\n')
+  })
+
+  test('the repo passes ostree fsck', async () => {
+    expect(await fsckProblems(repo)).toBeUndefined()
+  })
+
+  test('links to a host file as the kernel: the compose fails naming the path, the host file keeps its mode, nothing is committed', async () => {
+    const kernelRepo = path.join(work, 'kernel-repo')
+    const result = await compose(treefile('plant-kernel-links', PLANT_KERNEL_LINKS), '--repo', kernelRepo)
+    expect(result.stderr).not.toMatch(STACK_FRAME)
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr).toMatch(/^\/(boot|usr\/lib\/modules\/[^/]+)\/vmlinuz\S*: not a regular file in the tree$/m)
+    expect(statSync(hostSecret).mode & 0o7777).toBe(0o600)
+    expect(await hostState()).toEqual(before)
+    expect(await new RepoReader(kernelRepo, ref).revParse()).toBeUndefined()
+  })
+})
+
+describe('caches that cannot lie', () => {
+  test('a damaged bootstrapped tree and a corrupted staging object are found, rebuilt with a warning; the output is whole', async () => {
+    // The cached tree loses /usr/bin/ls.
+    const entries = readdirSync(path.join(cacheDir, 'rootfs')).filter((name) => /^[0-9a-f]{64}$/.test(name))
+    expect(entries).toHaveLength(1)
+    rmSync(path.join(cacheDir, 'rootfs', entries[0], 'usr/bin/ls'))
+    // A file object of the staging repo gets other bytes of the same size.
+    const objects = path.join(cacheDir, 'staging-repo/objects')
+    const files = readdirSync(objects).flatMap((prefix) => readdirSync(path.join(objects, prefix)).filter((name) => name.endsWith('.file')).map((name) => path.join(objects, prefix, name)))
+    const victim = files.map((file) => ({file, size: statSync(file).size})).filter((entry) => entry.size > 4096).sort((a, b) => b.size - a.size)[0]
+    const bytes = readFileSync(victim.file)
+    bytes.fill(0x58, 0, 64)
+    await writeFile(victim.file, bytes)
+
+    const fresh = path.join(work, 'fresh-repo')
+    const result = await compose(path.join(work, 'plant-links.yaml'), '--repo', fresh, '--add-metadata-string', 'apt-ostree.test=rebuilt')
+    expect(result.stderr).not.toMatch(STACK_FRAME)
+    expect(result.exitCode, result.stderr.slice(-3000)).toBe(0)
+    expect(result.stderr).toContain('the cached bootstrapped tree is not as it was stored (a damaged cache): bootstrapping again')
+    expect(result.stderr).toMatch(/the staging repo failed ostree fsck \(.*\): building it again/)
+    const rebuilt = new RepoReader(fresh, ref)
+    expect((await rebuilt.stat('/usr/bin/ls'))?.mode).toMatch(/^-/)
+    expect(await fsckProblems(fresh)).toBeUndefined()
+    expect(await fsckProblems(path.join(cacheDir, 'staging-repo'))).toBeUndefined()
+  })
+})
