@@ -9,6 +9,7 @@ export type PackageList = string[]
  * Packages that must not be installed. A package that depends on one of them fails the compose; a Recommends on one is dropped.
  */
 export type PackageList1 = string[]
+export type Printable = string
 export type UnitName = string
 /**
  * Packages installed only when composing for this architecture (`packages-amd64`, `packages-arm64`, ...).
@@ -139,11 +140,11 @@ export interface Treefile {
   /**
    * Files copied into the tree: `[source, destination]`, the source relative to the treefile that names it (and inside its directory), keeping its mode; the destination absolute, under /usr (not /usr/local), /etc, /bin, /sbin, /lib or /lib64. `/etc/...` lands in `/usr/etc/...` in the commit.
    */
-  'add-files'?: [string, string][]
+  'add-files'?: [Printable, Printable][]
   /**
    * Paths removed from the tree after the packages are installed, relative to the root (no leading `/`, no `..`).
    */
-  'remove-files'?: string[]
+  'remove-files'?: Printable[]
   /**
    * `[package, regex, ...]`: files owned by the package whose absolute path matches one of the regular expressions are removed. Files shared with another package are kept.
    */
