@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {Flags, type Interfaces} from '@oclif/core'
 import {UsageError} from '../errors.js'
+import type {PublishOptions} from '../compose/publish.js'
 import type {ComposeTreeOptions} from '../compose/tree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 
@@ -23,6 +24,31 @@ export const composeFlags = {
   'add-metadata-from-json': Flags.string({description: 'Commit metadata from a JSON object file.'}),
   'source-date-epoch': Flags.integer({description: 'Timestamp of the commit and files (default: $SOURCE_DATE_EPOCH, else the newest Date of the repos\' InRelease).', min: 0}),
   arch: Flags.string({description: 'Debian architecture (default: the host\'s; cross-composes are not supported).', hidden: true}),
+}
+
+/** Signing and publishing, for `compose tree` (the flags ostree and rpm-ostree use). */
+export const publishFlags = {
+  'gpg-sign': Flags.string({description: 'Sign the commit and the repo\'s summary with this GPG key id (wins over the treefile\'s gpg-key). Needs --repo.'}),
+  'gpg-homedir': Flags.string({description: 'GPG home directory holding the secret key (default: gpg\'s).'}),
+  'sign-type': Flags.string({description: 'Sign with ostree\'s own signatures instead of GPG (where this host\'s ostree has them).', options: ['ed25519']}),
+  'sign-key': Flags.string({description: 'The secret key file for --sign-type.', dependsOn: ['sign-type']}),
+  'static-delta': Flags.boolean({description: 'Write a static delta from the ref\'s parent into an archive --repo (--no-static-delta: do not).', default: true, allowNo: true}),
+}
+
+/** PublishOptions from the publish flags and the treefile's gpg-key. */
+export function publishOptions(flags: Interfaces.InferredFlags<typeof publishFlags>, resolved: ResolvedTreefile): PublishOptions {
+  const staticDelta = flags['static-delta']
+  if (flags['sign-type']) {
+    if (flags['gpg-sign']) throw new UsageError('--sign-type and --gpg-sign: choose one way to sign')
+    if (!flags['sign-key']) throw new UsageError('--sign-type ed25519 needs --sign-key FILE')
+    return {signing: {kind: 'ed25519', keyFile: flags['sign-key']}, staticDelta}
+  }
+  const keyId = flags['gpg-sign'] ?? resolved.treefile['gpg-key']
+  if (keyId === undefined) {
+    if (flags['gpg-homedir']) throw new UsageError('--gpg-homedir is for --gpg-sign (or the treefile\'s gpg-key)')
+    return {staticDelta}
+  }
+  return {signing: {kind: 'gpg', keyId, homedir: flags['gpg-homedir']}, staticDelta}
 }
 
 export async function parseMetadataFlags(flags: Pick<ComposeFlagValues, 'add-metadata-string' | 'add-metadata-from-json'>): Promise<Record<string, string>> {
@@ -58,8 +84,9 @@ export function sourceDateEpochFrom(flag: number | undefined): number | undefine
 type ComposeFlagValues = Omit<Interfaces.InferredFlags<typeof composeFlags>, 'repo'> & {repo?: string}
 
 /** composeTree's options from the compose flags. */
-export async function composeOptions(flags: ComposeFlagValues, resolved: ResolvedTreefile): Promise<ComposeTreeOptions> {
+export async function composeOptions(flags: ComposeFlagValues, resolved: ResolvedTreefile, publish: PublishOptions = {staticDelta: true}): Promise<ComposeTreeOptions> {
   return {
+    publish,
     resolved,
     repo: flags.repo,
     cacheDir: flags.cachedir,

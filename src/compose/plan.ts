@@ -42,9 +42,11 @@ export interface Plan {
   /** The time of every file the tree is built from (dracut, mmdebstrap, the image's mtimes). */
   sourceDateEpoch: number
   /**
-   * The commit's timestamp: SOURCE_DATE_EPOCH, also when the parent has the
-   * same (ostree upgrades to a commit as old as the booted one, only not to
-   * an older one), so that a rebuild's image layers keep their bytes.
+   * The commit's timestamp: SOURCE_DATE_EPOCH, or one second after the
+   * parent's when that is not older, so that a machine's ostree, which
+   * refuses a commit older than the one it runs, tells an upgrade from a
+   * downgrade. The same inputs on the same parent give the same timestamp.
+   * (Image layers take their mtimes from SOURCE_DATE_EPOCH, not from this.)
    */
   timestamp: number
   version?: string
@@ -89,7 +91,7 @@ export function plan(inputs: PlanInputs): Plan {
     inputHash,
     bootstrapHash,
     sourceDateEpoch,
-    timestamp: sourceDateEpoch,
+    timestamp: parent && parent.timestamp >= sourceDateEpoch ? parent.timestamp + 1 : sourceDateEpoch,
     version: unchanged ? parent?.version : (inputs.extraMetadata.version ?? nextVersion(t['automatic-version-prefix'], t['automatic-version-suffix'], parent?.version, inputs.now)),
     releases,
     unchanged,

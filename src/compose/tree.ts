@@ -17,6 +17,7 @@ import {serializeTreefile} from '../treefile/serialize.js'
 import {verifyStaging} from './staging.js'
 import {checkOutputs, openRepos, type Repos} from './outputs.js'
 import {StageRelay} from './stage-relay.js'
+import {checkSigning, publishCommit, type PublishOptions} from './publish.js'
 
 export interface ComposeTreeOptions {
   resolved: ResolvedTreefile
@@ -28,6 +29,8 @@ export interface ComposeTreeOptions {
   extraMetadata: Record<string, string>
   writeCommitidTo?: string
   writeComposejsonTo?: string
+  /** Signing and static deltas, after the commit lands in --repo. */
+  publish: PublishOptions
 }
 
 export interface PackageDiff {
@@ -139,7 +142,10 @@ async function runStages(options: ComposeTreeOptions, planned: Plan, files: Inpu
       // The staging repo keeps this commit's objects for the next build of the ref, and drops older ones.
       await repos.staging.inside.setRef(planned.ref, committed.commit, job)
       await repos.staging.inside.prune(job)
-      if (separate) await repos.target.setRef(planned.ref, committed.commit, job)
+      if (separate) {
+        await repos.target.setRef(planned.ref, committed.commit, job)
+        await publishCommit(repos.target, {commit: committed.commit, parent: planned.parent?.commit}, options.publish, {...job, progress})
+      }
       title(`commit ${committed.commit.slice(0, 12)} to ${planned.ref}`)
     }),
   )
@@ -183,6 +189,7 @@ function unchangedResult(planned: Plan, repo: OstreeRepo, timings: Record<string
  */
 export async function composeTree(options: ComposeTreeOptions, reporter: Reporter): Promise<ComposeResult> {
   await checkOutputs(options)
+  await checkSigning(options.publish.signing, options.repo)
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'compose')
   try {
     const cacheLock = await Lock.acquire(path.join(workspace.cacheDir, 'apt-ostree.lock'), `cache dir ${options.cacheDir}`)

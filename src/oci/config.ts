@@ -6,8 +6,10 @@ import type {OstreeRepo} from '../tools/ostree.js'
 /** What the image says about the commit it holds. */
 export interface CommitFacts {
   commit: string
-  /** Seconds since the epoch: the image's `created` and every mtime. */
+  /** Seconds since the epoch: the image's `created`. */
   timestamp: number
+  /** Every file's mtime in the layers: SOURCE_DATE_EPOCH, which a rebuild on a newer parent keeps. */
+  filesTimestamp: number
   /** dpkg architecture (amd64, arm64, ...). */
   architecture: string
   version?: string
@@ -19,8 +21,9 @@ export interface CommitFacts {
 
 /** Read the facts from the commit's metadata, as `ostree container encapsulate` does. */
 export async function commitFacts(repo: OstreeRepo, commit: string): Promise<CommitFacts> {
-  const [timestamp, packages, version, bootable, kernelVersion, inputHash, containerCmd] = await Promise.all([
+  const [timestamp, sourceDateEpoch, packages, version, bootable, kernelVersion, inputHash, containerCmd] = await Promise.all([
     repo.timestamp(commit),
+    repo.metadataStrings(commit, 'apt-ostree.source-date-epoch'),
     repo.metadataStrings(commit, 'apt-ostree.packages'),
     repo.metadataStrings(commit, 'version'),
     repo.metadata(commit, 'ostree.bootable'),
@@ -33,6 +36,8 @@ export async function commitFacts(repo: OstreeRepo, commit: string): Promise<Com
   return {
     commit,
     timestamp,
+    // Commits from before the key (or other tools) stamp files with their timestamp.
+    filesTimestamp: sourceDateEpoch[0] === undefined ? timestamp : Number(sourceDateEpoch[0]),
     architecture: dpkg?.split(':').at(-1) ?? hostArchitecture().debian,
     version: version[0],
     bootable: bootable === 'true',

@@ -97,7 +97,7 @@ function layerEntries(entries: ImageEntry[], packing: Packing): ImageEntry[][] {
 async function writeImageBlobs(input: ExportInput, repoPath: string, entriesByLayer: ImageEntry[][], packing: Packing, facts: CommitFacts, labels: Record<string, string>, layout: OciLayout): Promise<{manifest: Descriptor; config: Descriptor; layers: LayerSummary[]}> {
   let done = 0
   const layers = await writeLayers(
-    entriesByLayer.map((entries) => ({entries, repoPath, mtime: facts.timestamp, compression: input.compression, blobsDir: layout.blobsDir})),
+    entriesByLayer.map((entries) => ({entries, repoPath, mtime: facts.filesTimestamp, compression: input.compression, blobsDir: layout.blobsDir})),
     {
       signal: input.signal,
       onWritten: (index, blob) => input.progress(`layer ${++done}/${entriesByLayer.length}: ${layerName(packing[index])} (${(blob.size / 1e6).toFixed(1)} MB)`),
@@ -185,7 +185,7 @@ export async function exportImage(input: ExportInput, facts: CommitFacts): Promi
     const staging = await OciLayout.create(stagingDir)
     const image = await writeImageBlobs(input, tree.repo.path, layers, packing, facts, labels, staging)
     input.progress(`writing ${formatImageReference(input.output)}`)
-    await publish(input, staging, image.manifest, facts.timestamp)
+    await publish(input, staging, image.manifest, facts.filesTimestamp)
     return {
       reference: formatImageReference(input.output),
       manifestDigest: image.manifest.digest,

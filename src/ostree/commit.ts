@@ -16,6 +16,8 @@ export interface CommitInput {
   inputHash: string
   /** The commit's timestamp, seconds since the epoch. */
   timestamp: number
+  /** The time of the tree's files, recorded for the image export (the timestamp may be later). */
+  sourceDateEpoch: number
   /** `--add-metadata-string` and `--add-metadata-from-json`: win over the treefile's. */
   extraMetadata: Record<string, unknown>
 }
@@ -40,6 +42,7 @@ export async function commitTree(input: CommitInput, run: RunOptions): Promise<C
     ...resolved.treefile['add-commit-metadata'],
     ...(input.version ? {version: input.version} : {}),
     'apt-ostree.inputhash': input.inputHash,
+    'apt-ostree.source-date-epoch': String(input.sourceDateEpoch),
     'apt-ostree.packages': packages.map(packageId),
     'apt-ostree.treefile': canonicalJson(printableTreefile(resolved)),
     'apt-ostree.version': TOOL_VERSION,

@@ -6,6 +6,8 @@ import type {TreeFs} from '../sandbox/tree-fs.js'
 
 /** The dpkg database, moved from /var/lib/dpkg into the image. */
 export const DPKG_DATABASE = 'usr/share/dpkg/database'
+/** The merged treefile in the tree, as rpm-ostree keeps its treefile.json. */
+export const TREEFILE_JSON = '/usr/share/apt-ostree/treefile.json'
 
 /** The one kernel version in usr/lib/modules (bootc's lint allows exactly one). */
 export async function findKernelVersion(tree: TreeFs): Promise<string> {

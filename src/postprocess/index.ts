@@ -1,5 +1,6 @@
 import {addFiles, removeFiles, removeFromPackages} from './customize/files.js'
 import {mutateOsRelease} from './customize/os-release.js'
+import {remoteConfig} from './customize/remote.js'
 import {postprocessScripts} from './customize/scripts.js'
 import {enableUnits, setDefaultTarget} from './customize/systemd.js'
 import {etcToUsrEtc, readonlyExecutables, specialFiles, treefileJson} from './ostreeify/cleanup.js'
@@ -14,7 +15,7 @@ import type {TreeStep} from './step.js'
 export {runSteps, type StageContext, type TreeStep} from './step.js'
 
 /** The treefile applied to the bootstrapped tree, in rpm-ostree's order. */
-export const CUSTOMIZE_STEPS: readonly TreeStep[] = [mutateOsRelease, removeFiles, removeFromPackages, addFiles, enableUnits, setDefaultTarget, postprocessScripts]
+export const CUSTOMIZE_STEPS: readonly TreeStep[] = [mutateOsRelease, removeFiles, removeFromPackages, addFiles, remoteConfig, enableUnits, setDefaultTarget, postprocessScripts]
 
 /**
  * The Debian tree made an OSTree one (docs/architecture.md). Order matters:

@@ -125,3 +125,8 @@ function commandName(command: string, args: string[]): string {
 function quoteForLog(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`
 }
+
+/** The host itself as a CommandRunner: for tool steps on the user's own files (a repo to copy into a disk). */
+export const hostRunner: CommandRunner = {
+  run: (command, options) => run(command[0], command.slice(1), {label: command[0], ...options}),
+}

@@ -69,9 +69,9 @@ export class OstreeRepo {
     await this.ostree(['checkout', '--force-copy', commit, destination], options)
   }
 
-  /** The refs that start with PREFIX. */
+  /** The refs that start with PREFIX (every ref for ''). */
   async refs(prefix: string, options: RunOptions = {}): Promise<string[]> {
-    const {stdout} = await this.ostree(['refs', prefix.replace(/\/$/, '')], options)
+    const {stdout} = await this.ostree(['refs', ...(prefix ? [prefix.replace(/\/$/, '')] : [])], options)
     return stdout.split('\n').filter(Boolean).map((ref) => (ref.startsWith(prefix) ? ref : path.posix.join(prefix, ref)))
   }
 
@@ -107,6 +107,16 @@ export class OstreeRepo {
       return true
     } catch (error) {
       if (error instanceof ToolError) return false
+      throw error
+    }
+  }
+
+  /** A file of a commit's tree as text, or undefined when the commit has no such file. */
+  async readText(commit: string, file: string): Promise<string | undefined> {
+    try {
+      return (await this.ostree(['cat', commit, file])).stdout
+    } catch (error) {
+      if (error instanceof ToolError) return undefined
       throw error
     }
   }
@@ -148,11 +158,61 @@ export class OstreeRepo {
     return (await this.ostree(['commit', ...args], options)).stdout.trim()
   }
 
+  /** Sign a commit with KEYID's secret key from HOMEDIR: a detached signature in the commit's .commitmeta, one more for each call. */
+  async gpgSign(commit: string, signing: {keyId: string; homedir?: string}, options: RunOptions = {}): Promise<void> {
+    await this.ostree(['gpg-sign', ...gpgHomedirArgs(signing), commit, signing.keyId], options)
+  }
+
+  /** The key ids (16 hex digits, upper case) of the GPG signatures a commit carries, good or not. */
+  async gpgSignatureKeys(commit: string, options: RunOptions = {}): Promise<string[]> {
+    const {stdout} = await this.ostree(['show', commit], options)
+    return [...stdout.matchAll(/using \S+ key ID ([0-9A-F]{16})/g)].map((match) => match[1])
+  }
+
+  /** Sign a commit with an ed25519 secret key file (ostree built with sign-ed25519 only). */
+  async ed25519Sign(commit: string, keyFile: string, options: RunOptions = {}): Promise<void> {
+    await this.ostree(['sign', '--sign-type=ed25519', `--keys-file=${keyFile}`, commit], options)
+  }
+
+  /** Regenerate the summary file (refs and their commits, what clients list and check), signed when a key is given. */
+  async updateSummary(signing: {gpg?: {keyId: string; homedir?: string}; ed25519KeyFile?: string}, options: RunOptions = {}): Promise<void> {
+    const sign = signing.gpg ? [`--gpg-sign=${signing.gpg.keyId}`, ...gpgHomedirArgs(signing.gpg)] : signing.ed25519KeyFile ? ['--sign-type=ed25519', `--sign-from-file=${signing.ed25519KeyFile}`] : []
+    await this.ostree(['summary', '--update', ...sign], options)
+  }
+
+  /** The repo's static deltas as [from, to] (from undefined for a delta from nothing). */
+  async staticDeltas(options: RunOptions = {}): Promise<Array<{name: string; from?: string; to: string}>> {
+    const {stdout} = await this.ostree(['static-delta', 'list'], options)
+    return stdout.split('\n').filter((line) => /^[0-9a-f]{64}(-[0-9a-f]{64})?$/.test(line)).map((name) => {
+      const [first, second] = name.split('-')
+      return second === undefined ? {name, to: first} : {name, from: first, to: second}
+    })
+  }
+
+  /** A static delta FROM → TO: what a client pulls over HTTP instead of each object. */
+  async generateStaticDelta(from: string, to: string, options: RunOptions = {}): Promise<void> {
+    await this.ostree(['static-delta', 'generate', `--from=${from}`, `--to=${to}`], options)
+  }
+
+  async deleteStaticDelta(name: string, options: RunOptions = {}): Promise<void> {
+    await this.ostree(['static-delta', 'delete', name], options)
+  }
+
+  /** The host ostree's build features (`ostree --version`): gpgme, sign-ed25519, ... */
+  static async features(options: RunOptions = {}): Promise<{version: string; features: string[]}> {
+    const {stdout} = await run('ostree', ['--version'], {label: 'ostree --version', ...options})
+    return {version: /Version: '([^']+)'/.exec(stdout)?.[1] ?? 'unknown', features: [...stdout.matchAll(/^\s+- (\S+)$/gm)].map((match) => match[1])}
+  }
+
   /** Point `ref` at `commit` (after the whole compose succeeded). */
   async setRef(ref: string, commit: string, options: RunOptions = {}): Promise<void> {
     await this.ostree(['refs', '--force', `--create=${ref}`, commit], options)
   }
 
+}
+
+function gpgHomedirArgs(signing: {homedir?: string}): string[] {
+  return signing.homedir ? [`--gpg-homedir=${signing.homedir}`] : []
 }
 
 export interface CommitOptions {

@@ -102,6 +102,7 @@ function describePattern(schemaPath: string, ptr: string): string {
   const key = pointerSegments(ptr).filter((segment) => !/^\d+$/.test(segment)).pop()
   const specific: Record<string, string> = {
     uris: 'is not a URI (http://, https://, file:// or copy://, without white space or control characters)',
+    url: 'is not an OSTree repo URL (http://, https:// or file://, without white space, control characters or backslash)',
     'install-langs': 'is not a locale name (en, de, pt_BR, ...)',
     'automatic-version-suffix': 'must be one printable ASCII character',
     name: 'is not a valid name (letters, digits, . _ -)',

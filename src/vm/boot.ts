@@ -66,7 +66,7 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       commit = resolved.commit
       target ??= resolved.defaultTarget
       progress('deploying with the target\'s ostree')
-      const deployment = await deployCommit({repo: resolved.repo.path, commit: commit!, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw']}, workspace)
+      const deployment = await deployCommit({repo: resolved.repo.path, commit: commit!, origin: resolved.origin, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw']}, workspace)
       progress('making the disk image')
       disk = path.join(workspace.workDir, 'root.img')
       await makeRootImage(deployment.sysroot, disk, workspace.sandbox, run)

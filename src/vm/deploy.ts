@@ -15,6 +15,8 @@ export interface Deployment {
   /** Host paths: the sysroot, and the deployed tree in it (SYSROOT/ostree/deploy/STATEROOT/deploy/CHECKSUM.0). */
   sysroot: string
   root: string
+  /** Host path of the target's /usr as a root for its tools (ostree, grub-mkimage) in the sandbox. */
+  tools: string
   entry: BootEntry
 }
 
@@ -22,9 +24,24 @@ export interface DeployInput {
   /** Host path of the repo holding the commit. */
   repo: string
   commit: string
+  /**
+   * The deployment's origin: `REMOTE:REF` (what `ostree admin upgrade` on
+   * the machine follows), a local REF, or the bare commit.
+   */
+  origin?: string
   kargs: string[]
   stateroot?: string
 }
+
+/**
+ * ostree's syslinux integration, set up before the first deploy as ostree's
+ * own tests do: at every deploy (here, and `ostree admin upgrade` or
+ * `set-default` on the machine) ostree writes its menu to
+ * /boot/loader.N/syslinux.cfg beside the BLS entries and swaps the
+ * /boot/loader link. GRUB on the EFI partition reads that menu
+ * (vm/bootloader.ts), so the machine boots what ostree deployed last.
+ */
+const SYSLINUX_LAYOUT = 'mkdir -p /sysroot/boot/loader.0 /sysroot/boot/syslinux && : > /sysroot/boot/loader.0/syslinux.cfg && ln -s loader.0 /sysroot/boot/loader && ln -s ../loader/syslinux.cfg /sysroot/boot/syslinux/syslinux.cfg'
 
 /**
  * Deploy a commit into a fresh sysroot with the target's own ostree, run
@@ -42,24 +59,28 @@ export async function deployCommit(input: DeployInput, workspace: Workspace): Pr
   const {path: repo, readOnly} = workspace.repoInSandbox(input.repo)
   await sandbox.run(['ostree', `--repo=${repo}`, 'checkout', '--subpath=/usr', input.commit, sandbox.inside(path.join(toolRoot, 'usr'))], {label: "ostree checkout of the target's /usr", ...run, readOnly})
   for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']]) await symlink(target, path.join(toolRoot, link))
-  const targetOstree = (args: string[]): Promise<unknown> =>
-    sandbox.runInTree(sandbox.inside(toolRoot), ['ostree', ...args], {
-      label: `the target's ostree ${args[0] === 'admin' ? `admin ${args[1]}` : args[0]}`,
+  const inTarget = (command: string[], label: string): Promise<unknown> =>
+    sandbox.runInTree(sandbox.inside(toolRoot), command, {
+      label,
       ...run,
       treeBinds: [[sandbox.inside(sysroot), '/sysroot']],
       treeReadOnly: [[sandbox.inside(path.join(toolRoot, 'usr/etc')), '/etc'], [repo, '/srcrepo']],
       treeTmpfs: ['/var'],
       readOnly,
     })
+  const targetOstree = (args: string[]): Promise<unknown> => inTarget(['ostree', ...args], `the target's ostree ${args[0] === 'admin' ? `admin ${args[1]}` : args[0]}`)
   await targetOstree(['admin', 'init-fs', '--modern', '/sysroot'])
-  // No bootloader integration: the entries are read by QEMU's direct boot or systemd-boot.
-  await targetOstree(['config', '--repo=/sysroot/ostree/repo', 'set', 'sysroot.bootloader', 'none'])
+  await inTarget(['sh', '-c', SYSLINUX_LAYOUT], "the boot menu's layout")
+  await targetOstree(['config', '--repo=/sysroot/ostree/repo', 'set', 'sysroot.bootloader', 'syslinux'])
   await targetOstree(['admin', 'os-init', '--sysroot=/sysroot', stateroot])
   await targetOstree(['pull-local', '--repo=/sysroot/ostree/repo', '/srcrepo', input.commit])
-  await targetOstree(['admin', 'deploy', '--sysroot=/sysroot', `--os=${stateroot}`, ...input.kargs.map((karg) => `--karg=${karg}`), input.commit])
+  // The commit under the origin's name, so the deployment records it (not the bare checksum) and upgrades follow it.
+  const origin = input.origin ?? input.commit
+  if (origin !== input.commit) await targetOstree(['refs', '--repo=/sysroot/ostree/repo', `--create=${origin}`, input.commit])
+  await targetOstree(['admin', 'deploy', '--sysroot=/sysroot', `--os=${stateroot}`, ...input.kargs.map((karg) => `--karg=${karg}`), origin])
   const deployments = path.join(sysroot, 'ostree/deploy', stateroot, 'deploy')
   const [deployed] = (await readdir(deployments)).filter((name) => !name.endsWith('.origin'))
-  return {sysroot, root: path.join(deployments, deployed), entry: await readBootEntry(sysroot)}
+  return {sysroot, root: path.join(deployments, deployed), tools: toolRoot, entry: await readBootEntry(sysroot)}
 }
 
 /** The newest BLS entry ostree wrote under boot/loader/entries. */

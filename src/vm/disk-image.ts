@@ -1,9 +1,10 @@
 import {mkdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
+import {architectureNamed, bootModel} from '../arch.js'
 import {Workspace} from '../workspace.js'
 import {assertWritable} from '../fs.js'
 import {qemuImgConvert} from '../tools/disk.js'
-import {deployCommit} from './deploy.js'
+import {deployCommit, type Deployment} from './deploy.js'
 import {makeUefiDisk, ROOT_LABEL} from './disk.js'
 import {resolveSource, type DeploySource} from './source.js'
 
@@ -36,29 +37,50 @@ export interface DiskImageResult {
  */
 const DISK_KARGS = [`root=LABEL=${ROOT_LABEL}`, 'rw', 'systemd.gpt_auto=0', 'console=tty0', 'console=ttyS0']
 
+/** What buildDisk needs: the source and the disk's shape, as `compose disk-image` takes them. */
+export interface DiskSpec {
+  source: DeploySource
+  /** Kernel arguments beyond DISK_KARGS. */
+  kargs: string[]
+  sizeMiB?: number
+  /** The raw disk to write (in the work dir or beside the output). */
+  raw: string
+  progress: (line: string) => void
+  /** Runs on the deployment before its file system is made: vm upgrade's check goes into its /etc. */
+  beforeImage?: (deployment: Deployment) => Promise<void>
+}
+
 /**
- * A disk a UEFI machine boots: the commit (or image) deployed by the target's
- * own ostree, a GPT with an EFI system partition holding systemd-boot and the
- * BLS entries ostree wrote, and the ext4 root with the sysroot. Written beside
- * OUTPUT and renamed at the end, so OUTPUT is the old file or the whole new one.
+ * A raw disk a UEFI machine boots: the commit (or image) deployed by the
+ * target's own ostree with its origin (so `ostree admin upgrade` on the
+ * machine finds the next commit), a GPT with an EFI system partition holding
+ * the target's GRUB, and the ext4 root with the sysroot, whose /boot GRUB
+ * reads: what ostree deploys there later boots, and so does a rollback.
  */
+export async function buildDisk(spec: DiskSpec, workspace: Workspace): Promise<{commit: string; origin: string; sizeMiB: number}> {
+  const run = {log: workspace.log, signal: workspace.signal}
+  const {repo, commit, origin, architecture} = await resolveSource(spec.source, workspace, spec.progress)
+  spec.progress('deploying with the target\'s ostree')
+  const deployment = await deployCommit({repo: repo.path, commit, origin, kargs: [...DISK_KARGS, ...spec.kargs]}, workspace)
+  await spec.beforeImage?.(deployment)
+  spec.progress('making the EFI and root partitions')
+  const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, tools: deployment.tools, boot: bootModel(architectureNamed(architecture)), disk: spec.raw, workDir: workspace.workDir, sizeMiB: spec.sizeMiB, sandbox: workspace.sandbox, run})
+  return {commit, origin, sizeMiB}
+}
+
+/** `compose disk-image`: buildDisk, written beside OUTPUT and renamed at the end, so OUTPUT is the old file or the whole new one. */
 export async function makeDiskImage(options: DiskImageOptions): Promise<DiskImageResult> {
   const output = path.resolve(options.output)
   await assertWritable(output, `disk image ${options.output}`)
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'disk-image')
-  const run = {log: workspace.log, signal: workspace.signal}
   const partial = `${output}.apt-ostree-${process.pid}.partial`
   try {
-    const {repo, commit} = await resolveSource(options.source, workspace, options.progress)
-    options.progress('deploying with the target\'s ostree')
-    const deployment = await deployCommit({repo: repo.path, commit, kargs: [...DISK_KARGS, ...options.kargs]}, workspace)
-    options.progress('making the EFI and root partitions')
     await mkdir(path.dirname(output), {recursive: true})
     const raw = options.format === 'raw' ? partial : path.join(workspace.workDir, 'disk.raw')
-    const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, deployment: deployment.root, disk: raw, workDir: workspace.workDir, sizeMiB: options.sizeMiB, sandbox: workspace.sandbox, run})
+    const {commit, sizeMiB} = await buildDisk({source: options.source, kargs: options.kargs, sizeMiB: options.sizeMiB, raw, progress: options.progress}, workspace)
     if (options.format === 'qcow2') {
       options.progress('converting to qcow2')
-      await qemuImgConvert(raw, partial, run)
+      await qemuImgConvert(raw, partial, {log: workspace.log, signal: workspace.signal})
     }
     await rename(partial, output)
     return {output, format: options.format, commit, sizeMiB, fileBytes: (await stat(output)).blocks * 512}

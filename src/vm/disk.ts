@@ -1,18 +1,17 @@
-import {readdir, rm, truncate, writeFile} from 'node:fs/promises'
+import {rm, truncate, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
-import {pathExists} from '../fs.js'
+import type {BootModel} from '../arch.js'
 import type {Sandbox} from '../sandbox/bwrap.js'
 import {ddInto, mkfsExt4, mkfsVfat, sfdisk, vfatCopy, vfatMkdir} from '../tools/disk.js'
 import type {RunOptions} from '../tools/exec.js'
+import {makeGrubLoader} from './bootloader.js'
 
 export const ROOT_LABEL = 'ostree-root'
-/** The EFI system partition: systemd-boot, the loader entries and a copy of the kernels and initramfs. */
-export const ESP_MIB = 256
+/** The EFI system partition: only GRUB, with room for a shim and a second loader later. */
+export const ESP_MIB = 64
 /** The GPT and alignment before the first partition, and the backup GPT after the last. */
 const GPT_MIB = 1
-/** Where systemd-boot-efi puts the loader, in the deployed tree. */
-const SYSTEMD_BOOT = 'usr/lib/systemd/boot/efi/systemd-bootx64.efi'
 
 /** MiB the sysroot uses: counted in the sandbox, which can read all of it. */
 async function usedMiB(directory: string, sandbox: Sandbox, options: RunOptions): Promise<number> {
@@ -40,25 +39,18 @@ export async function makeRootImage(sysroot: string, image: string, sandbox: San
 }
 
 /**
- * The EFI system partition as an image: systemd-boot as the removable-media
- * loader (EFI/BOOT/BOOTX64.EFI, found by any UEFI firmware), the BLS entries
- * ostree wrote and the kernels they name (their paths, /ostree/..., are
- * relative to the partition holding them).
+ * The EFI system partition as an image: GRUB as the removable-media loader
+ * (EFI/BOOT/BOOTX64.EFI on amd64, found by any UEFI firmware) and nothing
+ * else. The kernels, the BLS entries and the menu stay on the root's /boot,
+ * where ostree rewrites them at each deploy; the partition never changes.
  */
-async function makeEsp(sysroot: string, deployment: string, image: string, options: RunOptions): Promise<void> {
-  const loader = path.join(deployment, SYSTEMD_BOOT)
-  if (!(await pathExists(loader))) throw new AptOstreeError(`the tree has no UEFI boot loader (/${SYSTEMD_BOOT}): add the package systemd-boot-efi to the treefile`)
-  await mkfsVfat(image, ESP_MIB * 1024, 'ESP', options)
-  await vfatMkdir(image, ['/EFI', '/EFI/BOOT', '/EFI/systemd', '/loader', '/loader/entries', '/ostree'], options)
-  await vfatCopy(image, [loader], '/EFI/BOOT/BOOTX64.EFI', options)
-  await vfatCopy(image, [loader], '/EFI/systemd/systemd-bootx64.efi', options)
-  const loaderConf = `${image}.loader.conf`
-  await writeFile(loaderConf, 'timeout 0\nconsole-mode keep\n')
-  await vfatCopy(image, [loaderConf], '/loader/loader.conf', options)
-  const entries = path.join(sysroot, 'boot/loader/entries')
-  await vfatCopy(image, (await readdir(entries)).map((entry) => path.join(entries, entry)), '/loader/entries/', options)
-  const kernels = path.join(sysroot, 'boot/ostree')
-  await vfatCopy(image, (await readdir(kernels)).map((entry) => path.join(kernels, entry)), '/ostree/', options)
+async function makeEsp(input: {tools: string; boot: BootModel; image: string; workDir: string; sandbox: Sandbox; run: RunOptions}): Promise<void> {
+  const loader = path.join(input.workDir, path.basename(input.boot.efiLoader))
+  await makeGrubLoader({tools: input.tools, boot: input.boot, rootLabel: ROOT_LABEL, output: loader, sandbox: input.sandbox, run: input.run})
+  await mkfsVfat(input.image, ESP_MIB * 1024, 'ESP', input.run)
+  const directories = path.posix.dirname(input.boot.efiLoader).split('/').map((_, index, parts) => '/' + parts.slice(0, index + 1).join('/'))
+  await vfatMkdir(input.image, directories, input.run)
+  await vfatCopy(input.image, [loader], '/' + input.boot.efiLoader, input.run)
 }
 
 /**
@@ -66,13 +58,13 @@ async function makeEsp(sysroot: string, deployment: string, image: string, optio
  * root holding the ostree sysroot (label ostree-root, which the kernel
  * command line names). SIZE MiB in all, or what the sysroot needs.
  */
-export async function makeUefiDisk(input: {sysroot: string; deployment: string; disk: string; workDir: string; sizeMiB?: number; sandbox: Sandbox; run: RunOptions}): Promise<number> {
+export async function makeUefiDisk(input: {sysroot: string; tools: string; boot: BootModel; disk: string; workDir: string; sizeMiB?: number; sandbox: Sandbox; run: RunOptions}): Promise<number> {
   const [esp, root] = [path.join(input.workDir, 'esp.img'), path.join(input.workDir, 'root.img')]
   const rootMiB = await makeRootImage(input.sysroot, root, input.sandbox, input.run, input.sizeMiB === undefined ? undefined : input.sizeMiB - ESP_MIB - 2 * GPT_MIB).catch((error: unknown) => {
     if (input.sizeMiB === undefined || !(error instanceof AptOstreeError)) throw error
     throw new AptOstreeError(`--size ${input.sizeMiB}M is too small: ${error.message}, plus ${ESP_MIB + 2 * GPT_MIB} MiB for the EFI partition and the partition table`)
   })
-  await makeEsp(input.sysroot, input.deployment, esp, input.run)
+  await makeEsp({tools: input.tools, boot: input.boot, image: esp, workDir: input.workDir, sandbox: input.sandbox, run: input.run})
   const sizeMiB = GPT_MIB + ESP_MIB + rootMiB + GPT_MIB
   await writeFile(input.disk, '')
   await truncate(input.disk, sizeMiB * 1024 * 1024)

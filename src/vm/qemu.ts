@@ -25,6 +25,10 @@ export interface BootOptions {
   consoleLog: string
   signal: AbortSignal
   onLine?: (line: string) => void
+  /** Disk images the guest sees read-only after the boot disk (vdb, ...). */
+  extraDisks?: string[]
+  /** Keep the machine running after the target until it powers off or reboots (QEMU exits on either). */
+  untilExit?: boolean
 }
 
 export interface BootReport {
@@ -69,7 +73,7 @@ export function isLoginPrompt(text: string): boolean {
 const STALL_MS = 90_000
 
 /** The QEMU command line (also printed by --keep, to boot the kept disk again). */
-export function qemuArgs(options: Pick<BootOptions, 'method' | 'disk' | 'diskFormat' | 'accelerator'>): string[] {
+export function qemuArgs(options: Pick<BootOptions, 'method' | 'disk' | 'diskFormat' | 'accelerator' | 'extraDisks'>): string[] {
   const {method} = options
   return [
     '-machine', `q35,accel=${options.accelerator}`,
@@ -84,6 +88,7 @@ export function qemuArgs(options: Pick<BootOptions, 'method' | 'disk' | 'diskFor
     '-no-reboot',
     '-serial', 'stdio',
     '-drive', `file=${options.disk},format=${options.diskFormat},if=virtio,file.locking=off`,
+    ...(options.extraDisks ?? []).flatMap((disk) => ['-drive', `file=${disk},format=raw,if=virtio,readonly=on,file.locking=off`]),
     ...(method.kind === 'kernel'
       ? ['-kernel', method.kernel, '-initrd', method.initrd, '-append', `${method.append} console=ttyS0 systemd.show_status=1 panic=-1`]
       : ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${method.vars}`]),
@@ -169,7 +174,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
         clearTimeout(stall)
         report.reached = true
         report.seconds = Math.round((performance.now() - start) / 100) / 10
-        settle = setTimeout(stop, SETTLE_MS)
+        if (!options.untilExit) settle = setTimeout(stop, SETTLE_MS)
       }
       if (/Kernel panic|You are in emergency mode|Entering emergency mode/.test(line) && !report.failure) {
         report.failure = line

@@ -1,7 +1,9 @@
 import path from 'node:path'
 import type {Workspace} from '../workspace.js'
 import {AptOstreeError} from '../errors.js'
+import {commitFacts} from '../oci/config.js'
 import {commitImage} from '../oci/import.js'
+import {TREEFILE_JSON} from '../ostree/layout.js'
 import {readImageLabels, withImageLayout} from '../oci/read.js'
 import {formatImageReference, type ImageReference} from '../oci/reference.js'
 import {OstreeRepo} from '../tools/ostree.js'
@@ -14,13 +16,32 @@ export interface ResolvedSource {
   commit: string
   /** The unit to wait for: the treefile's default-target, when the commit records it. */
   defaultTarget?: string
+  /**
+   * What a deployment of it follows: `REMOTE:REF` when the treefile names
+   * the image's remote, else its ref (a local one), else the bare commit.
+   */
+  origin: string
+  /** Debian's name of the commit's architecture. */
+  architecture: string
 }
 
-/** The default target the commit's treefile asked for. */
-async function commitTarget(repo: OstreeRepo, commit: string): Promise<string | undefined> {
-  const [treefile] = await repo.metadataStrings(commit, 'apt-ostree.treefile')
-  if (!treefile) return undefined
-  return (JSON.parse(treefile) as {'default-target'?: string})['default-target']
+/** What the tree's treefile.json says about where it comes from and how it boots. */
+interface TreeTreefile {
+  ref?: string
+  remote?: {name: string}
+  'default-target'?: string
+}
+
+/** The treefile the commit carries (/usr/share/apt-ostree/treefile.json), as committed or as an image brought it. */
+async function treeTreefile(repo: OstreeRepo, commit: string): Promise<TreeTreefile> {
+  const text = await repo.readText(commit, TREEFILE_JSON)
+  return text === undefined ? {} : (JSON.parse(text) as TreeTreefile)
+}
+
+async function described(repo: OstreeRepo, commit: string): Promise<ResolvedSource> {
+  const [treefile, facts] = await Promise.all([treeTreefile(repo, commit), commitFacts(repo, commit)])
+  const origin = treefile.ref === undefined ? commit : treefile.remote ? `${treefile.remote.name}:${treefile.ref}` : treefile.ref
+  return {repo, commit, defaultTarget: treefile['default-target'], origin, architecture: facts.architecture}
 }
 
 /**
@@ -34,7 +55,7 @@ export async function resolveSource(source: DeploySource, workspace: Workspace, 
     if (!('containers.bootc' in labels) && !('ostree.bootable' in labels)) throw new AptOstreeError(`${name}: not a bootable image (no containers.bootc or ostree.bootable label)`)
     progress(`committing the image's filesystem (/etc back to /usr/etc)`)
     const {repo, commit} = await commitImage(source.image, workspace)
-    return {repo, commit}
+    return described(repo, commit)
   }
   const repo = new OstreeRepo(path.resolve(source.repo))
   if (!(await repo.exists())) throw new AptOstreeError(`${source.repo}: not an OSTree repo`)
@@ -44,5 +65,5 @@ export async function resolveSource(source: DeploySource, workspace: Workspace, 
   if (!kernel) throw new AptOstreeError(`${source.ref}: the commit has no kernel (no ostree.linux metadata): nothing to boot`)
   const initramfs = `/usr/lib/modules/${kernel}/initramfs.img`
   if (!(await repo.hasPath(commit, initramfs))) throw new AptOstreeError(`${source.ref}: the commit has no initramfs (${initramfs}): ostree-prepare-root runs from it, so it cannot boot`)
-  return {repo, commit, defaultTarget: await commitTarget(repo, commit)}
+  return described(repo, commit)
 }

@@ -45,10 +45,14 @@ describe('plan', () => {
     expect(plan({...inputs, parent, forceNocache: true})).toMatchObject({unchanged: false, version: '13.20261201.1'})
   })
 
-  test('a rebuild on the same archive state keeps the timestamp: image layers keep their bytes', () => {
+  test('a rebuild on the same archive state is one second newer than its parent, the same on every rerun; a newer archive state gives its own date', () => {
     const first = plan(inputs)
     const parent = {commit: 'c'.repeat(64), timestamp: first.timestamp, version: first.version, inputHash: 'other', packages: []}
-    expect(plan({...inputs, parent, extraMetadata: {note: 'x'}}).timestamp).toBe(first.timestamp)
+    const second = plan({...inputs, parent, extraMetadata: {note: 'x'}})
+    expect(second).toMatchObject({timestamp: first.timestamp + 1, sourceDateEpoch: first.sourceDateEpoch})
+    expect(plan({...inputs, parent, extraMetadata: {note: 'x'}}).timestamp).toBe(second.timestamp)
+    expect(plan({...inputs, parent: {...parent, timestamp: first.timestamp + 500}}).timestamp).toBe(first.timestamp + 501)
+    expect(plan({...inputs, parent: {...parent, timestamp: first.timestamp - 500}}).timestamp).toBe(first.timestamp)
   })
 
   test('what the bootstrapped tree depends on: a script change keeps the bootstrap hash, a new InRelease does not', async () => {

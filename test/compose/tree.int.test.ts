@@ -206,7 +206,7 @@ describe('compose tree: reruns and faults', () => {
     const treefile = path.join(work, 'tmp-keyring.yaml')
     writeFileSync(treefile, `ref: test/tmp-keyring\ncontainer: true\npackages: [systemd]\nrepos:\n  - name: debian\n    uris: [http://deb.debian.org/debian]\n    suites: [trixie]\n    signed-by: ${keyring}\n`)
     const dry = await runCli(['compose', 'tree', treefile, '--dry-run'], {env: {CI: 'true'}})
-    expect(dry.stderr).toBe('')
+    expect(dry.stderr.trim()).toMatch(/^\d+ packages$/)
     expect(dry.exitCode).toBe(0)
     expect(dry.stdout).toMatch(/^systemd=\S+$/m)
   })

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {imageConfigDocument, imageLabels, readImageConfig, type CommitFacts} from '../../src/oci/config.js'
 
-const facts: CommitFacts = {commit: 'c'.repeat(64), timestamp: 1767225600, architecture: 'arm64', version: '13.1', bootable: true, kernelVersion: '6.12.0', inputHash: 'h', containerCmd: ['/sbin/init']}
+const facts: CommitFacts = {commit: 'c'.repeat(64), timestamp: 1767225600, filesTimestamp: 1767225600, architecture: 'arm64', version: '13.1', bootable: true, kernelVersion: '6.12.0', inputHash: 'h', containerCmd: ['/sbin/init']}
 
 describe('imageLabels', () => {
   it('has the ostree-ext labels, then --image-config Labels, then --label, sorted', () => {

@@ -58,7 +58,7 @@ async function writeTree(root: string): Promise<void> {
 }
 
 const imageOptions = (): Omit<ImageOptions, 'output'> => ({labels: {}, maxLayers: 8, compression: 'gzip', access: {}})
-const facts = (): CommitFacts => ({commit, timestamp: 1767225600, architecture: 'amd64', version: '1.0', bootable: true, kernelVersion: '6.12.0', inputHash: 'abc'})
+const facts = (): CommitFacts => ({commit, timestamp: 1767225600, filesTimestamp: 1767225600, architecture: 'amd64', version: '1.0', bootable: true, kernelVersion: '6.12.0', inputHash: 'abc'})
 
 function exportTo(output: string, extra: Partial<ExportInput> = {}): ReturnType<typeof exportImage> {
   return exportImage(

@@ -26,7 +26,7 @@ describe('example treefiles', () => {
     const resolved = await loadTreefile(path.join(repoRoot, 'treefiles/debian-trixie-server.yaml'), {arch: 'amd64'})
     const tree = resolved.treefile
     // Lists: included content first (base.yaml's own arch-include before base.yaml, conditional includes after).
-    expect(tree.packages.slice(0, 3)).toEqual(['linux-image-amd64', 'systemd-boot-efi', 'systemd'])
+    expect(tree.packages.slice(0, 3)).toEqual(['linux-image-amd64', 'grub-efi-amd64-bin', 'systemd'])
     expect(tree.packages.at(-1)).toBe('sudo')
     expect(tree.repos.map((repo) => repo.name)).toEqual(['debian', 'debian-security', 'debian-nonfree-firmware'])
     // Maps: merged, the includer's keys added to the included ones.

@@ -17,7 +17,7 @@ export function parseSize(text: string): number {
 export default class ComposeDiskImage extends BaseCommand<typeof ComposeDiskImage> {
   static summary = 'Make a UEFI-bootable disk image from a commit or an image.'
   static description =
-    'Deploys the commit (REF with --repo) or the image with the target\'s own ostree and writes a GPT disk: an EFI system partition with systemd-boot (from the tree\'s systemd-boot-efi package) and the boot entries ostree wrote, and an ext4 root holding the ostree sysroot. Raw disks can be written to a machine with dd; both formats boot in a VM (vm boot DISK checks it).'
+    'Deploys the commit (REF with --repo) or the image with the target\'s own ostree and writes a GPT disk: an EFI system partition with GRUB (built from the tree\'s grub-efi-amd64-bin), and an ext4 root holding the ostree sysroot, whose /boot GRUB reads: the menu ostree rewrites at every deploy, so upgrades and rollbacks on the machine boot. The deployment\'s origin is the treefile\'s remote and ref. Raw disks can be written to a machine with dd; both formats boot in a VM (vm boot DISK checks it).'
   static examples = [
     '<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal -o out/minimal.qcow2',
     '<%= config.bin %> <%= command.id %> oci-archive:out/minimal.ociarchive -o out/minimal.raw --size 8G --karg quiet',

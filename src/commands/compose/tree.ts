@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
+import {composeFlags, composeOptions, publishFlags, publishOptions} from '../../cli/compose-flags.js'
 import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
 import {UsageError} from '../../errors.js'
@@ -19,6 +19,7 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
   static args = {treefile: Args.string({description: 'Treefile (YAML or JSON).', required: true})}
   static flags = {
     ...composeFlags,
+    ...publishFlags,
     'print-only': Flags.boolean({description: 'Print the merged treefile as JSON and exit.'}),
     'dry-run': Flags.boolean({description: 'Resolve the package set against the repos and print it (name=version); write nothing.'}),
     container: Flags.boolean({description: 'Also write the commit as an OCI image bootc accepts, to --output.'}),
@@ -38,7 +39,7 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     if (flags['dry-run']) return this.dryRun(resolved)
     if (Boolean(flags.container) !== Boolean(flags.output)) throw new UsageError(flags.container ? '--container needs --output (-o) naming where the image goes, e.g. -o oci-archive:out/image.ociarchive' : '--output is for the image: add --container')
     const image = flags.output ? await parseImageOptions(flags.output, flags) : undefined
-    const result = await composeTree(await composeOptions(flags, resolved), this.reporter())
+    const result = await composeTree(await composeOptions(flags, resolved, publishOptions(flags, resolved)), this.reporter())
     if (!this.jsonEnabled()) this.printSummary(result)
     if (!image) return result
     const written = await writeCommitImage(image, {repo: result.repo, ref: result.commit}, flags, (line) => this.note(line))

@@ -2,6 +2,7 @@ import {chmod, readFile, rm} from 'node:fs/promises'
 import {AptOstreeError} from '../../errors.js'
 import type {TreeFs} from '../../sandbox/tree-fs.js'
 import {walkTree} from '../../fs.js'
+import {TREEFILE_JSON} from '../../ostree/layout.js'
 import {printableTreefile} from '../../treefile/index.js'
 import type {TreeStep} from '../step.js'
 
@@ -37,7 +38,7 @@ export const readonlyExecutables: TreeStep = {
 export const treefileJson: TreeStep = {
   name: 'treefile.json',
   async run({tree, resolved}) {
-    await tree.write('/usr/share/apt-ostree/treefile.json', JSON.stringify(printableTreefile(resolved), null, 2) + '\n')
+    await tree.write(TREEFILE_JSON, JSON.stringify(printableTreefile(resolved), null, 2) + '\n')
   },
 }
 

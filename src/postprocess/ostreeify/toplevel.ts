@@ -1,3 +1,5 @@
+import {parseTmpfilesLine} from '../../system-files.js'
+import type {TreeFs} from '../../sandbox/tree-fs.js'
 import type {TreeStep} from '../step.js'
 import {tmpfilesDirectory} from './tmpfiles.js'
 
@@ -55,6 +57,33 @@ export const topLevel: TreeStep = {
     } else {
       await tree.symlink('/tmp', 'sysroot/tmp')
     }
+    await retireLinkLines(tree, links.map(([link]) => `/${link}`))
     await tree.write('/usr/lib/tmpfiles.d/apt-ostree-integration.conf', `# Written by apt-ostree: targets of the top-level links.\n${lines.join('\n')}\n`)
   },
+}
+
+/**
+ * Packages' tmpfiles.d lines for a path that is now one of the top-level
+ * links (systemd's `Q /home`, `d- /root`), commented out: systemd-tmpfiles
+ * does not follow the link and fails at every boot with "already exists and
+ * is not a directory". apt-ostree-integration.conf makes the link's target.
+ * Lines for paths below a link stay: the link is followed there.
+ */
+async function retireLinkLines(tree: TreeFs, links: string[]): Promise<void> {
+  const directory = '/usr/lib/tmpfiles.d'
+  for (const entry of (await tree.list(directory)).filter((name) => name.endsWith('.conf'))) {
+    const file = `${directory}/${entry}`
+    const text = (await tree.readText(file)) ?? ''
+    let retired = 0
+    const lines = text.split('\n').map((line) => {
+      const parsed = parseTmpfilesLine(line)
+      if (parsed?.path === undefined || !links.includes(parsed.path.replace(/\/+$/, ''))) return line
+      retired++
+      return `# apt-ostree: ${parsed.path} links into /var (apt-ostree-integration.conf makes its target): ${line}`
+    })
+    if (retired === 0) continue
+    const mode = (await tree.lstat(file))!.mode & 0o7777
+    await tree.remove(file)
+    await tree.write(file, lines.join('\n'), mode)
+  }
 }

@@ -59,6 +59,18 @@ describe('top-level layout', () => {
     expect(conf).toContain('d /var/usrlocal/bin 0755 root root - -')
   })
 
+  test("packages' tmpfiles.d lines for a path that became a link are commented out; lines below it stay", async () => {
+    mkdirSync(at('usr/lib/tmpfiles.d'), {recursive: true})
+    writeFileSync(at('usr/lib/tmpfiles.d/home.conf'), 'Q /home 0755 - - -\nq /srv 0755 - - -\n')
+    writeFileSync(at('usr/lib/tmpfiles.d/provision.conf'), 'd- /root :0700 root :root -\nd- /root/.ssh :0700 root :root -\n')
+    writeFileSync(at('usr/lib/tmpfiles.d/other.conf'), 'd /var/lib/x 0755 - - -\n')
+    await runStep(topLevel, {'tmp-is-dir': true})
+    const home = readFileSync(at('usr/lib/tmpfiles.d/home.conf'), 'utf8').split('\n')
+    expect(home.every((line) => line === '' || line.startsWith('# apt-ostree: '))).toBe(true)
+    expect(readFileSync(at('usr/lib/tmpfiles.d/provision.conf'), 'utf8')).toMatch(/^# apt-ostree: \/root .*\nd- \/root\/\.ssh :0700 root :root -\n$/)
+    expect(readFileSync(at('usr/lib/tmpfiles.d/other.conf'), 'utf8')).toBe('d /var/lib/x 0755 - - -\n')
+  })
+
   test('an API directory a script made a link is made a directory again, the link not followed', async () => {
     rmSync(at('boot'), {recursive: true})
     symlinkSync(outside, at('boot'))

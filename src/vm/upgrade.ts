@@ -1,0 +1,159 @@
+import {copyFile, mkdir, rename, symlink, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {UsageError} from '../errors.js'
+import {mkfsExt4} from '../tools/disk.js'
+import {hostRunner} from '../tools/exec.js'
+import {OstreeRepo} from '../tools/ostree.js'
+import {Workspace} from '../workspace.js'
+import {buildDisk} from './disk-image.js'
+import {bootAndWatch, chooseAccelerator, OVMF_VARS, type BootReport} from './qemu.js'
+import {checkFiles, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
+
+export interface UpgradeOptions {
+  repo: string
+  /** The version machines run now (a ref or commit of REPO). */
+  from: string
+  /** The ref they upgrade to. */
+  ref: string
+  /** Upgrade-and-rollback cycles (entries from several upgrades must not confuse the boot loader). */
+  cycles: number
+  cacheDir: string
+  /** Per boot. */
+  timeoutSeconds: number
+  progress: (line: string) => void
+}
+
+/** One step of the check, as it is reported. */
+export interface UpgradeStep {
+  step: string
+  ok: boolean
+  seconds: number
+  /** The commit the machine ran, for a boot. */
+  commit?: string
+  detail?: string
+}
+
+export interface UpgradeReport {
+  ok: boolean
+  from: string
+  to: string
+  origin: string
+  steps: UpgradeStep[]
+  /** err-level journal lines the boots logged. */
+  errors: string[]
+  consoleLogs: string[]
+}
+
+/** MiB for a disk holding the repo: what it uses, with ext4's room. */
+async function updatesDisk(repo: string, image: string, workspace: Workspace): Promise<void> {
+  const run = {log: workspace.log, signal: workspace.signal}
+  const {stdout} = await hostRunner.run(['du', '-s', '--block-size=1M', repo], {label: 'du of the repo', ...run})
+  const used = Number(stdout.split(/\s+/)[0])
+  await mkfsExt4(image, Math.ceil(used * 1.3) + 64, UPDATES_LABEL, repo, {...run, runner: hostRunner})
+}
+
+/**
+ * The check a pipeline runs before it publishes REF: a disk made from FROM
+ * exactly as `compose disk-image` makes it, booted under UEFI through its
+ * own boot loader, with REPO on a second, read-only disk; in the guest, a
+ * plain `ostree admin upgrade` (the image's remote, pointed at that disk),
+ * a reboot into REF's commit, `ostree admin set-default 1`, a reboot into
+ * FROM's. ok only when every step held.
+ */
+export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeReport> {
+  const repo = new OstreeRepo(path.resolve(options.repo))
+  if (!(await repo.exists())) throw new UsageError(`--repo ${options.repo}: not an OSTree repo`)
+  const to = await repo.resolve(options.ref)
+  if (!to) throw new UsageError(`${options.ref}: no such ref in ${options.repo}`)
+  const fromCommit = await repo.resolve(options.from)
+  if (!fromCommit) throw new UsageError(`--from ${options.from}: no such ref or commit in ${options.repo}`)
+  if (fromCommit === to) throw new UsageError(`--from ${options.from} is ${options.ref}'s commit (${to.slice(0, 12)}): nothing to upgrade to`)
+  const workspace = await Workspace.open(path.resolve(options.cacheDir), 'vm-upgrade')
+  const {progress} = options
+  try {
+    const disk = path.join(workspace.workDir, 'disk.raw')
+    const built = await buildDisk(
+      {
+        source: {repo: repo.path, ref: fromCommit},
+        kargs: [],
+        raw: disk,
+        progress,
+        beforeImage: async (deployment) => {
+          // Into the deployment's /etc, as the build namespace's root: the machine's root owns it.
+          const staged = await workspace.ownedDirectory(path.join(workspace.workDir, 'check'))
+          for (const file of checkFiles(options.cycles)) {
+            await mkdir(path.join(staged, path.dirname(file.path)), {recursive: true})
+            if (file.link) await symlink(file.link, path.join(staged, file.path))
+            else await writeFile(path.join(staged, file.path), file.content!, {mode: 0o644})
+          }
+          const {sandbox} = workspace
+          await sandbox.run(['cp', '-r', '--no-preserve=ownership', `${sandbox.inside(staged)}/.`, sandbox.inside(path.join(deployment.root, 'etc'))], {label: 'the check into /etc', log: workspace.log, signal: workspace.signal})
+        },
+      },
+      workspace,
+    )
+    if (!built.origin.includes(':')) throw new UsageError(`--from ${options.from}: its treefile names no remote ("remote:"), so a machine deployed from it cannot find an update`)
+    progress(`making the update disk from ${options.repo}`)
+    const updates = path.join(workspace.workDir, 'updates.img')
+    await updatesDisk(repo.path, updates, workspace)
+    const vars = path.join(workspace.workDir, 'OVMF_VARS.fd')
+    await copyFile(OVMF_VARS, vars)
+    const {accelerator, reason} = await chooseAccelerator(workspace.signal)
+    progress(reason)
+    const steps: UpgradeStep[] = []
+    const errors: string[] = []
+    const consoleLogs: string[] = []
+    const boots = 2 * options.cycles + 1
+    for (let boot = 1; boot <= boots; boot++) {
+      const expected = boot % 2 === 1 ? fromCommit : to
+      progress(`boot ${boot} of ${boots}: expecting ${expected.slice(0, 12)}`)
+      const lines: string[] = []
+      const consoleLog = workspace.log.path.replace(/\.log$/, `-console-${boot}.log`)
+      let report: BootReport = await bootAndWatch({method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)})
+      if (report.stalled && parseCheckLines(lines).size === 0) {
+        // The check never ran: the same boot once more (vm boot does the same).
+        await rename(consoleLog, consoleLog.replace(/\.log$/, '-stalled.log'))
+        lines.length = 0
+        progress(`${report.failure}: booting once more`)
+        report = await bootAndWatch({method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)})
+      }
+      consoleLogs.push(consoleLog)
+      const fields = parseCheckLines(lines)
+      const first = (key: string): string | undefined => fields.get(key)?.[0]
+      errors.push(...(fields.get('err') ?? []))
+      const ran = first('booted')
+      const failed = first('failed') ?? 'unknown'
+      const booted = {
+        step: `boot ${boot}: ${boot % 2 === 1 ? 'from' : 'to'} ${expected.slice(0, 12)}`,
+        ok: report.reached && ran === expected && failed === 'none',
+        seconds: report.seconds,
+        commit: ran,
+        detail: !report.reached ? report.failure : ran !== expected ? `runs ${ran ?? 'nothing the check could see'}, not ${expected}` : failed !== 'none' ? `failed units: ${failed}` : undefined,
+      }
+      steps.push(booted)
+      progress(`${booted.step}: ${booted.ok ? `ran in ${booted.seconds} s` : booted.detail}`)
+      if (!booted.ok) break
+      if (boot === boots) break
+      const step = boot % 2 === 1 ? 'upgrade' : 'rollback'
+      const exit = first(`${step}-exit`)
+      const seconds = Math.round((Number(first(`${step}-end`)) - Number(first(`${step}-start`))) * 10) / 10
+      const kept = boot % 2 === 0 ? {etc: first('etc'), var: first('var')} : undefined
+      const output = (fields.get(`${step}-output`) ?? []).join(' | ')
+      const done: UpgradeStep = {
+        step: step === 'upgrade' ? 'ostree admin upgrade' : 'ostree admin set-default 1',
+        ok: exit === '0' && (!kept || (kept.etc === 'kept' && kept.var === 'kept')),
+        seconds: Number.isFinite(seconds) ? seconds : 0,
+        detail: exit !== '0' ? `exit ${exit ?? 'not reported'}: ${output}` : kept && (kept.etc !== 'kept' || kept.var !== 'kept') ? `local /etc change ${kept.etc}, /var data ${kept.var}` : undefined,
+      }
+      steps.push(done)
+      progress(`${done.step}: ${done.ok ? `${done.seconds} s` : done.detail}`)
+      if (!done.ok) break
+    }
+    const ok = steps.length === 4 * options.cycles + 1 && steps.every((step) => step.ok)
+    return {ok, from: fromCommit, to, origin: built.origin, steps, errors, consoleLogs}
+  } catch (error) {
+    throw workspace.interrupted(error)
+  } finally {
+    await workspace.dispose()
+  }
+}
