@@ -104,18 +104,19 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
     const errors: string[] = []
     const consoleLogs: string[] = []
     const boots = 2 * options.cycles + 1
-    for (let boot = 1; boot <= boots; boot++) {
-      const expected = boot % 2 === 1 ? fromCommit : to
-      progress(`boot ${boot} of ${boots}: expecting ${expected.slice(0, 12)}`)
+    for (let number = 1; number <= boots; number++) {
+      const expected = number % 2 === 1 ? fromCommit : to
+      progress(`boot ${number} of ${boots}: expecting ${expected.slice(0, 12)}`)
       const lines: string[] = []
-      const consoleLog = workspace.log.path.replace(/\.log$/, `-console-${boot}.log`)
-      let report: BootReport = await bootAndWatch({method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)})
+      const consoleLog = workspace.log.path.replace(/\.log$/, `-console-${number}.log`)
+      const boot = (): Promise<BootReport> => bootAndWatch({method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)})
+      let report = await boot()
       if (report.stalled && parseCheckLines(lines).size === 0) {
         // The check never ran: the same boot once more (vm boot does the same).
         await rename(consoleLog, consoleLog.replace(/\.log$/, '-stalled.log'))
         lines.length = 0
         progress(`${report.failure}: booting once more`)
-        report = await bootAndWatch({method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)})
+        report = await boot()
       }
       consoleLogs.push(consoleLog)
       const fields = parseCheckLines(lines)
@@ -124,7 +125,7 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
       const ran = first('booted')
       const failed = first('failed') ?? 'unknown'
       const booted = {
-        step: `boot ${boot}: ${boot % 2 === 1 ? 'from' : 'to'} ${expected.slice(0, 12)}`,
+        step: `boot ${number}: ${number % 2 === 1 ? 'from' : 'to'} ${expected.slice(0, 12)}`,
         ok: report.reached && ran === expected && failed === 'none',
         seconds: report.seconds,
         commit: ran,
@@ -133,11 +134,11 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
       steps.push(booted)
       progress(`${booted.step}: ${booted.ok ? `ran in ${booted.seconds} s` : booted.detail}`)
       if (!booted.ok) break
-      if (boot === boots) break
-      const step = boot % 2 === 1 ? 'upgrade' : 'rollback'
+      if (number === boots) break
+      const step = number % 2 === 1 ? 'upgrade' : 'rollback'
       const exit = first(`${step}-exit`)
       const seconds = Math.round((Number(first(`${step}-end`)) - Number(first(`${step}-start`))) * 10) / 10
-      const kept = boot % 2 === 0 ? {etc: first('etc'), var: first('var')} : undefined
+      const kept = number % 2 === 0 ? {etc: first('etc'), var: first('var')} : undefined
       const output = (fields.get(`${step}-output`) ?? []).join(' | ')
       const done: UpgradeStep = {
         step: step === 'upgrade' ? 'ostree admin upgrade' : 'ostree admin set-default 1',

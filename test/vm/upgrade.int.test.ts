@@ -1,0 +1,155 @@
+import {execa, type ResultPromise} from 'execa'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
+import {makeTestKey, type TestKey} from '../helpers/gpg.js'
+
+// The life of an image after its first boot: v1 and v2 (one more package,
+// one changed file) of the default treefile with a remote, signed with a key
+// made here; a machine deployed from v1 upgrades to v2 and rolls back, twice,
+// through its own boot loader; the published repo serves a static delta over
+// HTTP; what the image's remote must refuse is refused.
+const cacheDir = path.join(repoRoot, '.cache/test')
+const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-upgrade-'))
+const repo = path.join(work, 'repo')
+const REF = 'debian/13/amd64/minimal'
+const env = {CI: 'true', SOURCE_DATE_EPOCH: '1767225600'}
+let signer: TestKey
+let stranger: TestKey
+const commits: Record<'v1' | 'v2', string> = {v1: '', v2: ''}
+
+function writeTreefiles(): void {
+  mkdirSync(path.join(work, 'files'))
+  writeFileSync(path.join(work, 'signer.asc'), signer.publicKey)
+  writeFileSync(path.join(work, 'files/greeting-v1'), 'v1\n')
+  writeFileSync(path.join(work, 'files/greeting-v2'), 'v2\n')
+  const remote = 'remote:\n  name: updates\n  url: https://updates.example.invalid/repo\n  gpg-keys: [signer.asc]\n'
+  writeFileSync(path.join(work, 'v1.yaml'), `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\n${remote}add-files:\n  - [files/greeting-v1, /usr/share/apt-ostree-test/greeting]\n`)
+  writeFileSync(path.join(work, 'v2.yaml'), `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\n${remote}packages: [hello]\nadd-files:\n  - [files/greeting-v2, /usr/share/apt-ostree-test/greeting]\n`)
+}
+
+async function compose(version: 'v1' | 'v2'): Promise<string> {
+  const composed = await runCli(['compose', 'tree', path.join(work, `${version}.yaml`), '--repo', repo, '--cachedir', cacheDir, '--gpg-sign', signer.fingerprint, '--gpg-homedir', signer.homedir, '--json'], {env})
+  if (composed.exitCode !== 0) throw new Error(`compose ${version} failed:\n${composed.stderr}`)
+  return (JSON.parse(composed.stdout) as {commit: string}).commit
+}
+
+beforeAll(async () => {
+  signer = await makeTestKey(work, 'signer')
+  stranger = await makeTestKey(work, 'stranger')
+  writeTreefiles()
+  commits.v1 = await compose('v1')
+  commits.v2 = await compose('v2')
+})
+afterAll(async () => {
+  await signer?.dispose()
+  await stranger?.dispose()
+  rmSync(work, {recursive: true, force: true})
+})
+
+describe('publishing', () => {
+  test('both commits are signed by the key, v2 is newer than v1, the repo has a signed summary and the delta v1 → v2', async () => {
+    for (const commit of [commits.v1, commits.v2]) {
+      const {stdout} = await execa('ostree', ['show', `--repo=${repo}`, `--gpg-homedir=${signer.homedir}`, commit])
+      expect(stdout).toMatch(/Good signature from "signer/)
+    }
+    const dates = await Promise.all([commits.v1, commits.v2].map(async (commit) => (await execa('ostree', ['show', `--repo=${repo}`, commit])).stdout.match(/^Date:\s+(.*)$/m)![1]))
+    expect(Date.parse(dates[1].replace(' +0000', 'Z').replace(' ', 'T'))).toBeGreaterThan(Date.parse(dates[0].replace(' +0000', 'Z').replace(' ', 'T')))
+    expect(existsSync(path.join(repo, 'summary.sig'))).toBe(true)
+    expect((await execa('ostree', ['static-delta', 'list', `--repo=${repo}`])).stdout.trim()).toBe(`${commits.v1}-${commits.v2}`)
+  })
+
+  test('a rerun with the same inputs changes nothing in the repo: the same summary bytes', async () => {
+    const before = (await execa('sha256sum', [path.join(repo, 'summary'), path.join(repo, 'summary.sig')])).stdout
+    const again = await runCli(['compose', 'tree', path.join(work, 'v2.yaml'), '--repo', repo, '--cachedir', cacheDir, '--gpg-sign', signer.fingerprint, '--gpg-homedir', signer.homedir], {env})
+    expect(again.exitCode).toBe(0)
+    expect(again.stdout).toContain('No apparent changes since previous commit')
+    expect((await execa('sha256sum', [path.join(repo, 'summary'), path.join(repo, 'summary.sig')])).stdout).toBe(before)
+  })
+
+  test('a bad --gpg-sign fails before any work: one line, exit 2, no cache dir made', async () => {
+    const untouched = path.join(work, 'untouched')
+    const refused = await runCli(['compose', 'tree', path.join(work, 'v1.yaml'), '--repo', path.join(untouched, 'repo'), '--cachedir', path.join(untouched, 'cache'), '--gpg-sign', 'no-such-key@example.invalid', '--gpg-homedir', signer.homedir])
+    expect(refused.exitCode).toBe(2)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    expect(refused.stderr).toMatch(/^error: --gpg-sign no-such-key@example\.invalid: .*in .*signer/)
+    expect(refused.stderr).not.toMatch(STACK_FRAME)
+    expect(existsSync(untouched)).toBe(false)
+  })
+})
+
+describe('a machine deployed from v1', () => {
+  test('vm upgrade: a plain ostree admin upgrade boots v2 through GRUB, /etc and /var kept, set-default 1 boots v1; twice', async () => {
+    const checked = await runCli(['vm', 'upgrade', '--repo', repo, '--from', commits.v1, REF, '--cycles', '2', '--cachedir', cacheDir, '--json'])
+    const report = JSON.parse(checked.stdout) as {ok: boolean; origin: string; steps: Array<{step: string; ok: boolean; seconds: number; commit?: string}>; errors: string[]}
+    console.log(report.steps.map((step) => `${step.step}: ${step.seconds} s`).join('\n'))
+    expect(report.origin).toBe(`updates:${REF}`)
+    expect(report.steps.map((step) => [step.ok, step.commit])).toEqual([
+      [true, commits.v1], [true, undefined], [true, commits.v2], [true, undefined], [true, commits.v1],
+      [true, undefined], [true, commits.v2], [true, undefined], [true, commits.v1],
+    ])
+    expect(report.errors.filter((line) => /systemd-tmpfiles/.test(line))).toEqual([])
+    expect(report.ok).toBe(true)
+    expect(checked.exitCode).toBe(0)
+    expect(readdirSync(path.join(cacheDir, 'work')).filter((entry) => entry.includes('vm-upgrade'))).toEqual([])
+  })
+})
+
+describe('a client of the published repo, configured as the image configures its remote', () => {
+  let server: ResultPromise | undefined
+  let url = ''
+  beforeAll(async () => {
+    server = execa('python3', ['-u', '-m', 'http.server', '--bind', '127.0.0.1', '0', '--directory', repo], {reject: false})
+    url = await new Promise<string>((resolve) => {
+      server!.stdout!.on('data', (chunk: Buffer) => {
+        const port = /port (\d+)/.exec(chunk.toString())?.[1]
+        if (port) resolve(`http://127.0.0.1:${port}/`)
+      })
+    })
+  })
+  afterAll(() => {
+    server?.kill()
+  })
+
+  /** A fresh client repo with the image's remote: its config from the commit, its key from the commit. */
+  async function client(name: string, options: {summary: boolean}): Promise<(args: string[]) => Promise<{exitCode: number; output: string}>> {
+    const clientRepo = path.join(work, name)
+    const key = path.join(work, `${name}.asc`)
+    writeFileSync(key, (await execa('ostree', ['cat', `--repo=${repo}`, commits.v1, '/usr/share/apt-ostree/remotes/updates/0-signer.asc'])).stdout + '\n')
+    const conf = (await execa('ostree', ['cat', `--repo=${repo}`, commits.v1, '/usr/etc/ostree/remotes.d/updates.conf'])).stdout
+    expect(conf).toMatch(/^gpg-verify=true$/m)
+    await execa('ostree', ['init', `--repo=${clientRepo}`, '--mode=bare-user'])
+    await execa('ostree', ['remote', 'add', `--repo=${clientRepo}`, '--set=gpg-verify=true', `--set=gpg-verify-summary=${options.summary}`, `--set=gpgkeypath=${key}`, 'updates', url])
+    return async (args) => {
+      const result = await execa('ostree', [...args, `--repo=${clientRepo}`], {reject: false, all: true})
+      return {exitCode: result.exitCode ?? 1, output: result.all ?? ''}
+    }
+  }
+
+  test('pulls v1, then v2 through the static delta; the bytes with and without it', async () => {
+    const ostree = await client('with-delta', {summary: true})
+    expect((await ostree(['pull', 'updates', commits.v1])).exitCode).toBe(0)
+    const pulled = await ostree(['pull', 'updates', REF])
+    expect(pulled.exitCode).toBe(0)
+    expect(pulled.output).toMatch(/\d+ delta parts/)
+    const plain = await client('without-delta', {summary: true})
+    await plain(['pull', 'updates', commits.v1])
+    const objects = await plain(['pull', '--disable-static-deltas', 'updates', REF])
+    expect(objects.output).not.toMatch(/delta parts/)
+    console.log(`v1 → v2 with the delta: ${pulled.output.split('\n').filter((line) => /transferred/.test(line)).at(-1)}; without: ${objects.output.split('\n').filter((line) => /transferred/.test(line)).at(-1)}`)
+  })
+
+  test('refuses an unsigned commit and one signed by another key', async () => {
+    const ostree = await client('refusing', {summary: false})
+    const unsigned = (await execa('ostree', ['commit', `--repo=${repo}`, '--branch=test/unsigned', `--tree=ref=${commits.v2}`])).stdout.trim()
+    const refusedUnsigned = await ostree(['pull', 'updates', unsigned])
+    expect(refusedUnsigned.exitCode).not.toBe(0)
+    expect(refusedUnsigned.output).toMatch(/no signatures found/i)
+    await execa('ostree', ['gpg-sign', `--repo=${repo}`, `--gpg-homedir=${stranger.homedir}`, unsigned, stranger.fingerprint])
+    const refusedStranger = await ostree(['pull', 'updates', unsigned])
+    expect(refusedStranger.exitCode).not.toBe(0)
+    expect(refusedStranger.output).toMatch(/public key not found|no valid signatures/i)
+  })
+})
