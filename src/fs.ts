@@ -11,6 +11,11 @@ export function isWithin(directory: string, file: string): boolean {
   return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)
 }
 
+/** Whether FILE is below DIRECTORY (not DIRECTORY itself). */
+export function insideDirectory(directory: string, file: string): boolean {
+  return file !== directory && isWithin(directory, file)
+}
+
 /** Whether a directory entry exists (a link counts as itself, not followed). */
 export function pathExists(file: string): Promise<boolean> {
   return lstat(file).then(() => true, () => false)

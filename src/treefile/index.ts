@@ -1,5 +1,5 @@
 export {loadTreefile} from './load.js'
-export {remoteKeyDirectory} from './semantic.js'
+export {remoteKeyDirectory} from './remote.js'
 export type {AddFile, PackageSpec, ResolvedTreefile, TreefileConfig} from './types.js'
 
 import type {ResolvedTreefile} from './types.js'

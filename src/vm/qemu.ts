@@ -2,6 +2,7 @@ import {createWriteStream} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {execa} from 'execa'
 import {AptOstreeError, InterruptedError} from '../errors.js'
+import {consoleText, isLoginPrompt, JOURNAL_ERRORS_KARGS, journalLine} from './console.js'
 import {PendingJobs} from './jobs.js'
 
 /** How QEMU starts the system: the kernel given directly, or UEFI firmware reading the disk's EFI partition. */
@@ -35,6 +36,8 @@ export interface BootReport {
   reached: boolean
   seconds: number
   failedUnits: string[]
+  /** Lines the journal logged at err level or worse, as the console showed them (`IDENT[PID]: message`). */
+  errorLines: string[]
   composefs: boolean
   kernelCommandLine?: string
   /** Why the boot did not reach the target, when it did not. */
@@ -48,27 +51,10 @@ export interface BootReport {
   stalled?: boolean
 }
 
-// Colour and cursor codes, and the two-byte escapes (ESC M, reverse line
-// feed) systemd writes when it redraws its "Job ... running" line.
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b(?:\[[0-9;?]*[A-Za-z]|[@-Z\\-_])/g
-// systemd ellipsizes status lines in the middle ("…"), and the cut may take
-// a colour code's escape byte and leave its rest ("…[0m").
-const CUT_COLOUR = /…\[[0-9;]*m/g
-/** A console line as text: no colour or cursor codes, no carriage returns, no indent. */
-export function consoleText(raw: string): string {
-  return raw.replace(ANSI, '').replace(CUT_COLOUR, '…').replace(/\r/g, '').trim()
-}
-
 /** How long to keep watching after the target for late failures. */
 const SETTLE_MS = 5000
 /** How long a KVM guest must survive for KVM to count as working. */
 const PROBE_MS = 3000
-/** A getty's prompt ("localhost login: "), as a whole console line or the unfinished last one. */
-export function isLoginPrompt(text: string): boolean {
-  return /(^|\s)login:\s*$/.test(text.replace(/\r/g, ''))
-}
-
 /** How long after the login prompt the target may still take before the boot counts as stalled. */
 const STALL_MS = 90_000
 
@@ -90,7 +76,7 @@ export function qemuArgs(options: Pick<BootOptions, 'method' | 'disk' | 'diskFor
     '-drive', `file=${options.disk},format=${options.diskFormat},if=virtio,file.locking=off`,
     ...(options.extraDisks ?? []).flatMap((disk) => ['-drive', `file=${disk},format=raw,if=virtio,readonly=on,file.locking=off`]),
     ...(method.kind === 'kernel'
-      ? ['-kernel', method.kernel, '-initrd', method.initrd, '-append', `${method.append} console=ttyS0 systemd.show_status=1 panic=-1`]
+      ? ['-kernel', method.kernel, '-initrd', method.initrd, '-append', `${method.append} console=ttyS0 systemd.show_status=1 panic=-1 ${JOURNAL_ERRORS_KARGS.join(' ')}`]
       : ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${method.vars}`]),
   ]
 }
@@ -134,7 +120,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   // A console log that cannot be written (full disk) must not crash the watch.
   log.on('error', () => undefined)
   const start = performance.now()
-  const report: BootReport = {reached: false, seconds: 0, failedUnits: [], composefs: false}
+  const report: BootReport = {reached: false, seconds: 0, failedUnits: [], errorLines: [], composefs: false}
   const child = execa(
     'qemu-system-x86_64',
     qemuArgs(options),
@@ -165,6 +151,8 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
       options.onLine?.(line)
       jobs.line(line)
       if (/\[FAILED\]/.test(line)) report.failedUnits.push(line.replace(/^.*\[FAILED\]\s*/, ''))
+      const logged = journalLine(line)
+      if (logged) report.errorLines.push(logged)
       // ostree-prepare-root mounts the composefs erofs image: the kernel logs it.
       if (/erofs.*mounted with root inode/.test(line)) report.composefs = true
       const cmdline = /Kernel command line: (.*)$/.exec(line)

@@ -30,6 +30,9 @@ describe('vm boot', () => {
     expect(report).toContain('failed units: none')
     expect(report).toContain('composefs on /: no')
     expect(report).toMatch(/kernel command line: .*ostree=\/ostree\/boot\.\d\/debian\//)
+    // Boot hygiene: the journal's err-level lines are reported, and none is systemd-tmpfiles' (the /home, /srv, /root links).
+    expect(report).toMatch(/^err-level journal lines: /m)
+    expect(report).not.toMatch(/^ {2}systemd-tmpfiles: /m)
   })
 
   test('the forky commit boots with / on composefs', async () => {
@@ -37,6 +40,7 @@ describe('vm boot', () => {
     expect(report).toMatch(/^reached multi-user\.target in /m)
     expect(report).toContain('failed units: none')
     expect(report).toContain('composefs on /: yes')
+    expect(report).not.toMatch(/^ {2}systemd-tmpfiles: /m)
   })
 
   test('compose disk-image writes a qcow2 disk: an EFI partition with GRUB, the root with the deployment (vm upgrade boots such disks)', async () => {

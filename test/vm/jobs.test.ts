@@ -2,7 +2,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {PendingJobs} from '../../src/vm/jobs.js'
-import {consoleText} from '../../src/vm/qemu.js'
+import {consoleText} from '../../src/vm/console.js'
 
 // Serial consoles of real TCG boots (the systemd part, as QEMU wrote it): a
 // bookworm boot that stalled after the login prompt, the boot of the same disk

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags} from '../../cli/compose-flags.js'
 import {FailedResult} from '../../errors.js'
+import {printable} from '../../text.js'
 import {parseImageReference} from '../../oci/reference.js'
 import {bootSystem} from '../../vm/boot.js'
 
@@ -47,6 +48,7 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
     if (!this.jsonEnabled()) {
       this.log(result.reached ? `reached ${result.target} in ${result.seconds} s` : `did not reach ${result.target}: ${result.failure}`)
       this.log(`failed units: ${result.failedUnits.length ? result.failedUnits.join('; ') : 'none'}`)
+      this.log(`err-level journal lines: ${result.errorLines.length === 0 ? 'none' : result.errorLines.map((line) => `\n  ${printable(line)}`).join('')}`)
       this.log(`composefs on /: ${result.composefs ? 'yes' : 'no'}`)
       if (result.kernelCommandLine) this.log(`kernel command line: ${result.kernelCommandLine}`)
       this.log(`console log: ${result.consoleLog}`)

@@ -1,5 +1,5 @@
-import {describe, expect, it} from 'vitest'
-import {consoleText, isLoginPrompt} from '../../src/vm/qemu.js'
+import {describe, expect, it, test} from 'vitest'
+import {consoleText, isLoginPrompt, journalLine} from '../../src/vm/console.js'
 
 // The stall watch of `vm boot` starts at the getty's prompt, which the serial
 // console prints without a newline: it must be seen in the unfinished line.
@@ -28,4 +28,18 @@ describe('consoleText', () => {
   ])('%j -> %j', (raw, text) => {
     expect(consoleText(raw)).toBe(text)
   })
+})
+
+describe('journal lines on the console', () => {
+  test('a program\'s message is one; systemd\'s and journald\'s own kernel-log lines and status lines are not', () => {
+    expect(journalLine('[   12.345678] systemd-tmpfiles[300]: "/home" already exists and is not a directory.')).toBe('systemd-tmpfiles: "/home" already exists and is not a directory.')
+    expect(journalLine('sshd[99]: error: no hostkeys available')).toBe('sshd: error: no hostkeys available')
+    expect(journalLine('[   52.302277] systemd[1]: Initializing machine ID from random generator.')).toBeUndefined()
+    expect(journalLine('[   50.993130] systemd-journald[221]: Received SIGTERM from PID 1 (systemd).')).toBeUndefined()
+    expect(journalLine('[  OK  ] Reached target multi-user.target - Multi-User System.')).toBeUndefined()
+  })
+})
+
+test('the kernel\'s own bracketed lines are not journal lines', () => {
+  expect(journalLine('[    0.012345] IOAPIC[0]: apic_id 0, version 32, address 0xfec00000, GSI 0-23')).toBeUndefined()
 })
