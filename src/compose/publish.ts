@@ -38,12 +38,13 @@ export async function checkSigning(signing: Signing | undefined, repo: string | 
 
 /**
  * Sign the commit (in REPO, the host's repo: the keys never enter the
- * sandbox), then, for an archive repo machines pull from: a static delta
- * from the parent, deltas to commits no ref points at any more deleted, and
- * the summary regenerated (signed like the commit). Run only when the ref
- * moved: an unchanged compose leaves every byte of the repo as it was.
+ * sandbox), then move REF to it: machines never see it unsigned. Then, for
+ * an archive repo machines pull from: a static delta from the parent,
+ * deltas to commits no ref points at any more deleted, and the summary
+ * regenerated (signed like the commit). Run only for a new commit: an
+ * unchanged compose leaves every byte of the repo as it was.
  */
-export async function publishCommit(repo: OstreeRepo, commit: {commit: string; parent?: string}, options: PublishOptions, run: RunOptions & {progress: (line: string) => void}): Promise<void> {
+export async function publishCommit(repo: OstreeRepo, commit: {ref: string; commit: string; parent?: string}, options: PublishOptions, run: RunOptions & {progress: (line: string) => void}): Promise<void> {
   const {signing} = options
   if (signing?.kind === 'gpg') {
     // The same inputs give the same commit: one signature per key, however often it is composed.
@@ -57,6 +58,7 @@ export async function publishCommit(repo: OstreeRepo, commit: {commit: string; p
     run.progress('signing with ed25519')
     await repo.ed25519Sign(commit.commit, signing.keyFile, run)
   }
+  await repo.setRef(commit.ref, commit.commit, run)
   if (!(await repo.mode()).startsWith('archive')) return
   if (options.staticDelta && commit.parent && (await repo.hasCommit(commit.parent))) {
     run.progress(`static delta ${commit.parent.slice(0, 12)} → ${commit.commit.slice(0, 12)}`)

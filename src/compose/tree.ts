@@ -142,10 +142,7 @@ async function runStages(options: ComposeTreeOptions, planned: Plan, files: Inpu
       // The staging repo keeps this commit's objects for the next build of the ref, and drops older ones.
       await repos.staging.inside.setRef(planned.ref, committed.commit, job)
       await repos.staging.inside.prune(job)
-      if (separate) {
-        await repos.target.setRef(planned.ref, committed.commit, job)
-        await publishCommit(repos.target, {commit: committed.commit, parent: planned.parent?.commit}, options.publish, {...job, progress})
-      }
+      if (separate) await publishCommit(repos.target, {ref: planned.ref, commit: committed.commit, parent: planned.parent?.commit}, options.publish, {...job, progress})
       title(`commit ${committed.commit.slice(0, 12)} to ${planned.ref}`)
     }),
   )

@@ -47,7 +47,7 @@ describe('checkSigning, before any work', () => {
 })
 
 describe('publishCommit on an archive repo', () => {
-  test('signs once, writes a delta from the parent, drops deltas to commits no ref points at, signs the summary', async () => {
+  test('signs once, moves the ref, writes a delta from the parent, drops deltas to commits no ref points at, signs the summary', async () => {
     const repo = new OstreeRepo(path.join(work, 'repo'))
     await repo.init('archive')
     const tree = path.join(work, 'tree')
@@ -55,14 +55,15 @@ describe('publishCommit on an archive repo', () => {
     const commits: string[] = []
     for (const content of ['one', 'two', 'three']) {
       writeFileSync(path.join(tree, 'file'), content)
-      commits.push(await repo.commit({tree, branch: 'test/ref', parent: commits.at(-1), timestamp: 1767225600 + commits.length}))
+      commits.push(await repo.commit({tree, parent: commits.at(-1), timestamp: 1767225600 + commits.length}))
     }
     const signing = {kind: 'gpg' as const, keyId: key.fingerprint, homedir: key.homedir}
     const run = {progress: () => undefined}
-    await publishCommit(repo, {commit: commits[1], parent: commits[0]}, {signing, staticDelta: true}, run)
-    await publishCommit(repo, {commit: commits[2], parent: commits[1]}, {signing, staticDelta: true}, run)
-    await publishCommit(repo, {commit: commits[2], parent: commits[1]}, {signing, staticDelta: true}, run)
+    await publishCommit(repo, {ref: 'test/ref', commit: commits[1], parent: commits[0]}, {signing, staticDelta: true}, run)
+    await publishCommit(repo, {ref: 'test/ref', commit: commits[2], parent: commits[1]}, {signing, staticDelta: true}, run)
+    await publishCommit(repo, {ref: 'test/ref', commit: commits[2], parent: commits[1]}, {signing, staticDelta: true}, run)
     expect(await repo.gpgSignatureKeys(commits[2])).toEqual([key.fingerprint.slice(-16)])
+    expect(await repo.resolve('test/ref')).toBe(commits[2])
     expect((await repo.staticDeltas()).map((delta) => delta.name)).toEqual([`${commits[1]}-${commits[2]}`])
     const summary = await execa('ostree', ['summary', `--repo=${repo.path}`, '--view'])
     expect(summary.stdout).toContain(commits[2])
@@ -78,7 +79,7 @@ describe('publishCommit on an archive repo', () => {
     const first = await repo.commit({tree, branch: 'r'})
     writeFileSync(path.join(tree, 'file'), 'y')
     const second = await repo.commit({tree, branch: 'r', parent: first})
-    await publishCommit(repo, {commit: second, parent: first}, {signing: {kind: 'gpg', keyId: key.fingerprint, homedir: key.homedir}, staticDelta: false}, {progress: () => undefined})
+    await publishCommit(repo, {ref: 'r', commit: second, parent: first}, {signing: {kind: 'gpg', keyId: key.fingerprint, homedir: key.homedir}, staticDelta: false}, {progress: () => undefined})
     expect(await repo.gpgSignatureKeys(second)).toHaveLength(1)
     expect(await repo.staticDeltas()).toEqual([])
   })
