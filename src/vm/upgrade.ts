@@ -37,6 +37,9 @@ export interface UpgradeReport {
   ok: boolean
   from: string
   to: string
+  /** The commits' `version` metadata, when they have one. */
+  fromVersion?: string
+  toVersion?: string
   origin: string
   steps: UpgradeStep[]
   /** err-level journal lines the boots logged. */
@@ -151,7 +154,8 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
       if (!done.ok) break
     }
     const ok = steps.length === 4 * options.cycles + 1 && steps.every((step) => step.ok)
-    return {ok, from: fromCommit, to, origin: built.origin, steps, errors, consoleLogs}
+    const [fromVersion, toVersion] = await Promise.all([fromCommit, to].map(async (commit) => (await repo.metadataStrings(commit, 'version'))[0]))
+    return {ok, from: fromCommit, to, fromVersion, toVersion, origin: built.origin, steps, errors, consoleLogs}
   } catch (error) {
     throw workspace.interrupted(error)
   } finally {

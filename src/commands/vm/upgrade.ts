@@ -25,7 +25,8 @@ export default class VmUpgrade extends BaseCommand<typeof VmUpgrade> {
     const {flags} = this
     const report = await checkUpgrade({repo: flags.repo, from: flags.from, ref: args.ref, cycles: flags.cycles, cacheDir: flags.cachedir, timeoutSeconds: flags.timeout, progress: (line) => this.note(line)})
     if (!this.jsonEnabled()) {
-      this.log(`${report.from.slice(0, 12)} → ${report.to.slice(0, 12)} (origin ${report.origin})`)
+      const named = (commit: string, version?: string): string => `${commit.slice(0, 12)}${version ? ` (${printable(version)})` : ''}`
+      this.log(`${named(report.from, report.fromVersion)} → ${named(report.to, report.toVersion)}, origin ${report.origin}`)
       for (const step of report.steps) this.log(`${step.ok ? 'ok    ' : 'FAILED'} ${step.step}: ${step.seconds} s${step.detail ? ` (${step.detail})` : ''}`)
       this.log(`err-level journal lines: ${report.errors.length === 0 ? 'none' : report.errors.map((line) => `\n  ${printable(line)}`).join('')}`)
       this.log(`console logs: ${report.consoleLogs.join(' ')}`)
