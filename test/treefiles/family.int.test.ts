@@ -4,7 +4,7 @@ import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {repoRoot, runCli} from '../helpers/cli.js'
-import {RepoReader} from '../helpers/ostree.js'
+import {fsckProblems, RepoReader} from '../helpers/ostree.js'
 import {outputSchemaErrors} from '../helpers/output-schema.js'
 
 // The treefiles/ family: each treefile no other integration test turns into
@@ -15,7 +15,14 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-family-'))
 const cacheDir = path.join(work, 'cache')
 const repo = path.join(work, 'repo')
 const env = {CI: 'true'}
-afterAll(() => rmSync(work, {recursive: true, force: true}))
+afterAll(async () => {
+  try {
+    // Every repo these tests wrote is whole.
+    expect(await fsckProblems(repo)).toBeUndefined()
+  } finally {
+    rmSync(work, {recursive: true, force: true})
+  }
+})
 
 interface Composed {
   commit: string

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, describe, expect, test} from 'vitest'
 import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
+import {fsckProblems} from '../helpers/ostree.js'
 import {leftAfter, processTree} from '../helpers/processes.js'
 
 // The boot test: each treefile's commit, deployed by the target's own ostree
@@ -12,7 +13,14 @@ import {leftAfter, processTree} from '../helpers/processes.js'
 const cacheDir = path.join(repoRoot, '.cache/test')
 const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-boot-'))
 const repo = path.join(work, 'repo')
-afterAll(() => rmSync(work, {recursive: true, force: true}))
+afterAll(async () => {
+  try {
+    // Every repo these tests wrote is whole.
+    expect(await fsckProblems(repo)).toBeUndefined()
+  } finally {
+    rmSync(work, {recursive: true, force: true})
+  }
+})
 
 async function composeAndBoot(treefile: string, ref: string): Promise<string> {
   const composed = await runCli(['compose', 'tree', treefile, '--repo', repo, '--cachedir', cacheDir], {env: {CI: 'true'}})

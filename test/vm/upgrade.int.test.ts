@@ -5,6 +5,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
 import {makeTestKey, type TestKey} from '../helpers/gpg.js'
+import {fsckProblems} from '../helpers/ostree.js'
 
 // The life of an image after its first boot: v1 and v2 (one more package,
 // one changed file) of the default treefile with a remote, signed with a key
@@ -44,9 +45,14 @@ beforeAll(async () => {
   commits.v2 = await compose('v2')
 })
 afterAll(async () => {
-  await signer?.dispose()
-  await stranger?.dispose()
-  rmSync(work, {recursive: true, force: true})
+  try {
+    // The published repo is whole (signatures, deltas and the test's own unsigned commit included).
+    expect(await fsckProblems(repo)).toBeUndefined()
+  } finally {
+    await signer?.dispose()
+    await stranger?.dispose()
+    rmSync(work, {recursive: true, force: true})
+  }
 })
 
 describe('publishing', () => {
