@@ -1,8 +1,8 @@
 import {createHash} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'
-import {mkdir, readFile, rename, rm} from 'node:fs/promises'
+import {mkdir, rename, rm} from 'node:fs/promises'
 import path from 'node:path'
-import {Readable, Transform} from 'node:stream'
+import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {fileURLToPath} from 'node:url'
 import {AptOstreeError, InterruptedError} from '../errors.js'
@@ -10,7 +10,8 @@ import type {ReleaseFile} from './release.js'
 
 /** Tries of one download before it counts as failed (the mirror's hiccups). */
 const ATTEMPTS = 3
-const TIMEOUT_MS = 120_000
+/** How long a fetch may wait for the server's next byte (headers or body) before it counts as failed. */
+const IDLE_TIMEOUT_MS = 30_000
 
 /** Why a fetch failed, in a few words: fetch itself only says "fetch failed". */
 export function fetchFailure(error: unknown): string {
@@ -18,19 +19,57 @@ export function fetchFailure(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error as Error).message
 }
 
-async function open(url: string, signal: AbortSignal): Promise<Readable> {
-  if (url.startsWith('file://')) return createReadStream(fileURLToPath(url))
-  const response = await fetch(url, {signal: AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)])})
-  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`)
-  return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream)
+/**
+ * An abort signal that fires with SIGNAL, or when IDLE_MS pass without a
+ * `touch()`. The timer is our own and cleared by `done()`: measured here, a
+ * fetch given `AbortSignal.any([signal, AbortSignal.timeout(…)])` against a
+ * server that never answers waited for undici's own 300 s headers timeout,
+ * and a CI run hung on one far longer.
+ */
+function idleSignal(signal: AbortSignal, idleMs: number): {signal: AbortSignal; touch: () => void; done: () => void} {
+  const controller = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const touch = (): void => {
+    clearTimeout(timer)
+    timer = setTimeout(() => controller.abort(new Error(`no answer for ${idleMs / 1000} s`)), idleMs)
+  }
+  const forward = (): void => controller.abort(signal.reason)
+  signal.addEventListener('abort', forward, {once: true})
+  touch()
+  return {
+    signal: controller.signal,
+    touch,
+    done: () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', forward)
+    },
+  }
+}
+
+/** The bytes at URL (http(s):// or file://), chunk by chunk; a server silent for IDLE_MS fails it. */
+async function* download(url: string, signal: AbortSignal, idleMs: number): AsyncGenerator<Uint8Array> {
+  if (url.startsWith('file://')) {
+    yield* createReadStream(fileURLToPath(url))
+    return
+  }
+  const idle = idleSignal(signal, idleMs)
+  try {
+    const response = await fetch(url, {signal: idle.signal})
+    if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`)
+    for await (const chunk of response.body) {
+      idle.touch()
+      yield chunk
+    }
+  } finally {
+    idle.done()
+  }
 }
 
 /** A small text file (an InRelease): http(s):// or file://. */
-export async function fetchText(url: string, signal: AbortSignal): Promise<string> {
-  if (url.startsWith('file://')) return readFile(fileURLToPath(url), 'utf8')
-  const response = await fetch(url, {signal: AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)])})
-  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`)
-  return response.text()
+export async function fetchText(url: string, signal: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<string> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of download(url, signal, idleMs)) chunks.push(chunk)
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 /**
@@ -55,7 +94,7 @@ export async function downloadVerified(urls: string[], expected: ReleaseFile, de
             callback(null, chunk)
           },
         })
-        await pipeline(await open(url, signal), counting, createWriteStream(partial))
+        await pipeline(download(url, signal, IDLE_TIMEOUT_MS), counting, createWriteStream(partial))
         const digest = hash.digest('hex')
         if (size !== expected.size || digest !== expected.sha256) {
           throw new Error(`got ${size} bytes with sha256 ${digest.slice(0, 16)}…, expected ${expected.size} bytes with ${expected.sha256.slice(0, 16)}…`)

@@ -1,15 +1,18 @@
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {repoRoot, runCli, STACK_FRAME, type CliResult} from '../helpers/cli.js'
 import {execa} from 'execa'
 import {fsckProblems, RepoReader} from '../helpers/ostree.js'
+import {closedPort} from '../helpers/ports.js'
+import {workDirs, workDirsSince} from '../helpers/work-dirs.js'
 
 // One real compose (mmdebstrap, bwrap, dracut, ostree against the Debian
 // archive) of a treefile that uses each customize key, read by many tests.
 const cacheDir = path.join(repoRoot, '.cache/test')
 const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-compose-'))
+const workDirsBefore = workDirs(cacheDir)
 const repo = path.join(work, 'repo')
 const fixtures = 'test/fixtures/compose'
 const ref = 'test/13/amd64/keys'
@@ -172,10 +175,11 @@ describe('compose tree: reruns and faults', () => {
 
   test('an unreachable repo fails at its treefile line before any work', async () => {
     const treefile = path.join(work, 'unreachable.yaml')
-    writeFileSync(treefile, `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\nref: test/unreachable\nrepos:\n  - name: nowhere\n    uris: [http://127.0.0.1:39999/debian]\n    suites: [trixie]\n    signed-by: /usr/share/keyrings/debian-archive-keyring.gpg\n`)
+    const port = await closedPort()
+    writeFileSync(treefile, `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\nref: test/unreachable\nrepos:\n  - name: nowhere\n    uris: [http://127.0.0.1:${port}/debian]\n    suites: [trixie]\n    signed-by: /usr/share/keyrings/debian-archive-keyring.gpg\n`)
     const failed = await runCli(['compose', 'tree', treefile, '--repo', repo, '--cachedir', cacheDir], {env: {CI: 'true'}})
     expect(failed.exitCode).toBe(1)
-    expect(failed.stderr).toContain(`${path.relative(repoRoot, treefile)}:4:5: repo "nowhere": cannot fetch http://127.0.0.1:39999/debian/dists/trixie/InRelease: ECONNREFUSED`)
+    expect(failed.stderr).toContain(`${path.relative(repoRoot, treefile)}:4:5: repo "nowhere": cannot fetch http://127.0.0.1:${port}/debian/dists/trixie/InRelease: ECONNREFUSED`)
   })
 
   test('a repo whose InRelease is not signed is refused unless trusted', async () => {
@@ -223,6 +227,6 @@ describe('compose tree: reruns and faults', () => {
   })
 
   test('the work dir is gone after success and failure', () => {
-    expect(existsSync(path.join(cacheDir, 'work')) ? readdirSync(path.join(cacheDir, 'work')) : []).toEqual([])
+    expect(workDirsSince(cacheDir, workDirsBefore)).toEqual([])
   })
 })

@@ -205,9 +205,14 @@ describe('as an ordinary user with subordinate ids, from a fresh clone', () => {
 
   test('vm boot of the image as the user: its filesystem, committed back and deployed, reaches multi-user.target', async () => {
     const booted = await user.run(['./bin/run.js', 'vm', 'boot', `oci-archive:${userArchive()}`, '--timeout', '900'])
-    expect(booted.stdout).toMatch(/^reached multi-user\.target in /m)
-    expect(booted.stdout).toContain('failed units: none')
     expect(booted.exitCode, booted.all.slice(-3000)).toBe(0)
+    expect(booted.stdout).toMatch(/^reached multi-user\.target in \d+(\.\d)? s$/m)
+    expect(booted.stdout).toContain('failed units: none')
+    expect(booted.stdout).toContain('composefs on /: no')
+    expect(booted.stdout).toMatch(/kernel command line: .*ostree=\/ostree\/boot\.\d\//)
+    // Boot hygiene: the journal's err-level lines are reported, and none is systemd-tmpfiles' (the /home, /srv, /root links).
+    expect(booted.stdout).toMatch(/^err-level journal lines: /m)
+    expect(booted.stdout).not.toMatch(/^ {2}systemd-tmpfiles: /m)
     expect(readdirSync(path.join(user.home, '.cache/apt-ostree/work'))).toEqual([])
   })
 })

@@ -9,10 +9,11 @@ import {outputSchemaErrors} from '../helpers/output-schema.js'
 
 // The treefiles/ family: each treefile no other integration test turns into
 // an image is composed into an oci-archive that must pass `container lint`,
-// and its commit must hold what the treefile promises. One cache for all:
-// the first compose is cold, the later ones share its .debs where they can.
+// boots clean (those no other test boots), and its commit must hold what the
+// treefile promises. The shared test cache: forky's bootstrapped tree is
+// test/vm/boot.int.test.ts's too.
 const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-family-'))
-const cacheDir = path.join(work, 'cache')
+const cacheDir = path.join(repoRoot, '.cache/test')
 const repo = path.join(work, 'repo')
 const env = {CI: 'true'}
 afterAll(async () => {
@@ -43,6 +44,16 @@ async function composeImage(name: string): Promise<{composed: Composed; archive:
   return {composed, archive}
 }
 
+/** vm boot of the commit: multi-user.target, no failed unit, no err-level line from systemd-tmpfiles (boot hygiene). */
+async function expectCleanBoot(ref: string): Promise<void> {
+  const booted = await runCli(['vm', 'boot', '--repo', repo, ref, '--cachedir', cacheDir, '--timeout', '900'])
+  expect(booted.stdout).toMatch(/^reached multi-user\.target in /m)
+  expect(booted.stdout).toContain('failed units: none')
+  expect(booted.stdout).toMatch(/^err-level journal lines: /m)
+  expect(booted.stdout).not.toMatch(/^ {2}systemd-tmpfiles: /m)
+  expect(booted.exitCode, booted.stderr.slice(-3000)).toBe(0)
+}
+
 async function expectLintClean(archive: string): Promise<void> {
   const lint = await runCli(['container', 'lint', `oci-archive:${archive}`, '--json'])
   const report = JSON.parse(lint.stdout) as {findings: unknown[]; warnings: number; fatal: number; failed: number}
@@ -53,8 +64,8 @@ async function expectLintClean(archive: string): Promise<void> {
 
 test('every treefile is composed by an integration test', () => {
   const treefiles = readdirSync(path.join(repoRoot, 'treefiles')).filter((name) => name.endsWith('.yaml')).sort()
-  // trixie-minimal: test/oci/image.int.test.ts (image and lint) and test/vm/boot.int.test.ts;
-  // forky-minimal is booted there but made into an image only here.
+  // trixie-minimal: test/oci/image.int.test.ts (image, lint and boot);
+  // forky-minimal is booted by test/vm/boot.int.test.ts but made into an image only here.
   expect(treefiles).toEqual(['debian-bookworm-minimal.yaml', 'debian-forky-minimal.yaml', 'debian-trixie-minimal.yaml', 'debian-trixie-server.yaml'])
 })
 
@@ -66,6 +77,8 @@ describe('debian-trixie-server', () => {
   })
 
   test('its image passes container lint', () => expectLintClean(archive))
+
+  test('it boots clean', () => expectCleanBoot('debian/13/amd64/server'))
 
   test('ssh and systemd-networkd are enabled', async () => {
     const wants = '/usr/etc/systemd/system/multi-user.target.wants'
@@ -104,6 +117,8 @@ describe('debian-bookworm-minimal', () => {
   })
 
   test('its image passes container lint', () => expectLintClean(archive))
+
+  test('it boots clean', () => expectCleanBoot('debian/12/amd64/minimal'))
 
   test('Debian 12 with its 6.1 kernel, composefs off', async () => {
     const osRelease = await tree.cat('/usr/lib/os-release')
