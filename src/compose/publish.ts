@@ -8,9 +8,12 @@ import type {RunOptions} from '../tools/exec.js'
 /** How a compose signs its commit and the repo's summary. */
 export type Signing = {kind: 'gpg'; keyId: string; homedir?: string} | {kind: 'ed25519'; keyFile: string}
 
+/** Signing that `checkSigning` found workable; a GPG key with the fingerprint its signatures name. */
+export type CheckedSigning = (Extract<Signing, {kind: 'gpg'}> & {fingerprint: string}) | Extract<Signing, {kind: 'ed25519'}>
+
 /** What publishing does after the commit lands in an archive repo. */
-export interface PublishOptions {
-  signing?: Signing
+export interface PublishOptions<S extends Signing = Signing> {
+  signing?: S
   /** A static delta from the ref's parent (`--no-static-delta` turns it off). */
   staticDelta: boolean
 }
@@ -21,19 +24,20 @@ export interface PublishOptions {
  * none), a homedir that is not a directory, a key without its secret part,
  * ed25519 where this host's ostree lacks it, a key file that is not there.
  */
-export async function checkSigning(signing: Signing | undefined, repo: string | undefined): Promise<void> {
-  if (!signing) return
+export async function checkSigning(signing: Signing | undefined, repo: string | undefined): Promise<CheckedSigning | undefined> {
+  if (!signing) return undefined
   const flag = signing.kind === 'gpg' ? `--gpg-sign ${signing.keyId}` : '--sign-type ed25519'
   if (repo === undefined) throw new UsageError(`${flag} needs --repo: signatures live in the repo machines pull from`)
   if (signing.kind === 'gpg') {
     if (signing.homedir !== undefined && !(await stat(signing.homedir).catch(() => undefined))?.isDirectory()) throw new UsageError(`--gpg-homedir ${signing.homedir}: no such directory`)
     const key = await secretKey(signing.keyId, signing.homedir)
     if ('problem' in key) throw new UsageError(`${flag}: ${key.problem} in ${signing.homedir ?? "gpg's default homedir"} (gpg --list-secret-keys ${signing.keyId} shows what is there)`)
-    return
+    return {...signing, fingerprint: key.fingerprint}
   }
   const {version, features} = await OstreeRepo.features()
   if (!features.includes('sign-ed25519')) throw new UsageError(`--sign-type ed25519: this host's ostree ${version} is built without sign-ed25519 (its features: ${features.join(', ')}); sign with --gpg-sign instead`)
   if (!(await stat(signing.keyFile).catch(() => undefined))?.isFile()) throw new UsageError(`--sign-key ${signing.keyFile}: no such file`)
+  return signing
 }
 
 /**
@@ -44,13 +48,11 @@ export async function checkSigning(signing: Signing | undefined, repo: string | 
  * regenerated (signed like the commit). Run only for a new commit: an
  * unchanged compose leaves every byte of the repo as it was.
  */
-export async function publishCommit(repo: OstreeRepo, commit: {ref: string; commit: string; parent?: string}, options: PublishOptions, run: RunOptions & {progress: (line: string) => void}): Promise<void> {
+export async function publishCommit(repo: OstreeRepo, commit: {ref: string; commit: string; parent?: string}, options: PublishOptions<CheckedSigning>, run: RunOptions & {progress: (line: string) => void}): Promise<void> {
   const {signing} = options
   if (signing?.kind === 'gpg') {
     // The same inputs give the same commit: one signature per key, however often it is composed.
-    const key = await secretKey(signing.keyId, signing.homedir, run)
-    const signed = 'fingerprint' in key && (await repo.gpgSignatureKeys(commit.commit, run)).includes(key.fingerprint.slice(-16))
-    if (!signed) {
+    if (!(await repo.gpgSignatureKeys(commit.commit, run)).includes(signing.fingerprint.slice(-16))) {
       run.progress(`signing with GPG key ${signing.keyId}`)
       await repo.gpgSign(commit.commit, signing, run)
     }

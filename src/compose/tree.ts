@@ -17,7 +17,7 @@ import {serializeTreefile} from '../treefile/serialize.js'
 import {verifyStaging} from './staging.js'
 import {checkOutputs, openRepos, type Repos} from './outputs.js'
 import {StageRelay} from './stage-relay.js'
-import {checkSigning, publishCommit, type PublishOptions} from './publish.js'
+import {checkSigning, publishCommit, type CheckedSigning, type PublishOptions} from './publish.js'
 
 export interface ComposeTreeOptions {
   resolved: ResolvedTreefile
@@ -69,7 +69,10 @@ export function diffPackages(before: string[], after: string[]): PackageDiff {
  * bootstrap → customize → ostreeify → commit → publish, for a plan that has
  * something to do. Each stage is timed.
  */
-async function runStages(options: ComposeTreeOptions, planned: Plan, files: InputFiles, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<ComposeResult> {
+/** The options once `checkSigning` passed: what publishing signs with. */
+type CheckedOptions = ComposeTreeOptions & {publish: PublishOptions<CheckedSigning>}
+
+async function runStages(options: CheckedOptions, planned: Plan, files: InputFiles, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<ComposeResult> {
   const {sandbox} = workspace
   const root = path.join(workspace.workDir, 'rootfs')
   const timings: Record<string, number> = {}
@@ -184,9 +187,9 @@ function unchangedResult(planned: Plan, repo: OstreeRepo, timings: Record<string
  * run the stages the plan says are needed. The ref moves only when every
  * stage succeeded.
  */
-export async function composeTree(options: ComposeTreeOptions, reporter: Reporter): Promise<ComposeResult> {
-  await checkOutputs(options)
-  await checkSigning(options.publish.signing, options.repo)
+export async function composeTree(unchecked: ComposeTreeOptions, reporter: Reporter): Promise<ComposeResult> {
+  await checkOutputs(unchecked)
+  const options: CheckedOptions = {...unchecked, publish: {...unchecked.publish, signing: await checkSigning(unchecked.publish.signing, unchecked.repo)}}
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'compose')
   try {
     const cacheLock = await Lock.acquire(path.join(workspace.cacheDir, 'apt-ostree.lock'), `cache dir ${options.cacheDir}`)

@@ -5,7 +5,7 @@ import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {deployCommit} from './deploy.js'
 import {makeRootImage, ROOT_LABEL} from './disk.js'
-import {bootAndWatch, chooseAccelerator, OVMF_VARS, qemuArgs, type BootMethod, type BootReport} from './qemu.js'
+import {bootRetryingStall, chooseAccelerator, OVMF_VARS, qemuArgs, type BootMethod, type BootReport} from './qemu.js'
 import {resolveSource, type DeploySource} from './source.js'
 
 export interface BootOptions {
@@ -78,14 +78,7 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
     const {accelerator, reason} = await chooseAccelerator(workspace.signal)
     progress(reason)
     const diskFormat = diskFormatOf(disk)
-    const boot = (): Promise<BootReport> => bootAndWatch({method, disk, diskFormat, accelerator, target, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine})
-    let report = await boot()
-    if (report.stalled) {
-      const stalledLog = consoleLog.replace(/\.log$/, '-stalled.log')
-      await rename(consoleLog, stalledLog)
-      progress(`${report.failure} (console: ${stalledLog}): booting the same disk once more`)
-      report = await boot()
-    }
+    const report = await bootRetryingStall({method, disk, diskFormat, accelerator, target, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine}, {progress})
     const kept = options.keep ? await keepDisk(workspace, method, disk) : undefined
     const command = kept ? ['qemu-system-x86_64', ...qemuArgs({...kept, diskFormat, accelerator})] : undefined
     return {...report, commit, target, accelerator, consoleLog, command}

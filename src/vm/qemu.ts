@@ -1,5 +1,5 @@
 import {createWriteStream} from 'node:fs'
-import {open} from 'node:fs/promises'
+import {open, rename} from 'node:fs/promises'
 import {execa} from 'execa'
 import {AptOstreeError, InterruptedError} from '../errors.js'
 import {consoleText, isLoginPrompt, JOURNAL_ERRORS_KARGS, journalLine} from './console.js'
@@ -185,4 +185,20 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   }
   if (!report.reached) report.seconds = Math.round((performance.now() - start) / 100) / 10
   return report
+}
+
+/**
+ * bootAndWatch, and when the boot stalled (see `BootReport.stalled`) and
+ * RETRY.when agrees, the same disk once more: the stalled boot's console log
+ * is kept beside the new one, and RETRY.reset clears what the caller gathered
+ * from its lines.
+ */
+export async function bootRetryingStall(options: BootOptions, retry: {progress: (line: string) => void; when?: () => boolean; reset?: () => void}): Promise<BootReport> {
+  const report = await bootAndWatch(options)
+  if (!report.stalled || retry.when?.() === false) return report
+  const stalledLog = options.consoleLog.replace(/\.log$/, '-stalled.log')
+  await rename(options.consoleLog, stalledLog)
+  retry.progress(`${report.failure} (console: ${stalledLog}): booting the same disk once more`)
+  retry.reset?.()
+  return bootAndWatch(options)
 }

@@ -1,4 +1,4 @@
-import {copyFile, mkdir, rename, symlink, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {UsageError} from '../errors.js'
 import {mkfsExt4} from '../tools/disk.js'
@@ -6,7 +6,7 @@ import {hostRunner} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {Workspace} from '../workspace.js'
 import {buildDisk} from './disk-image.js'
-import {bootAndWatch, chooseAccelerator, OVMF_VARS, type BootReport} from './qemu.js'
+import {bootRetryingStall, chooseAccelerator, OVMF_VARS, type BootReport} from './qemu.js'
 import {checkFiles, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
 
 export interface UpgradeOptions {
@@ -53,6 +53,34 @@ async function updatesDisk(repo: string, image: string, workspace: Workspace): P
   const {stdout} = await hostRunner.run(['du', '-s', '--block-size=1M', repo], {label: 'du of the repo', ...run})
   const used = Number(stdout.split(/\s+/)[0])
   await mkfsExt4(image, Math.ceil(used * 1.3) + 64, UPDATES_LABEL, repo, {...run, runner: hostRunner})
+}
+
+/** Boot NUMBER's step: it reached the target running EXPECTED, with no failed unit. */
+function bootStep(number: number, expected: string, report: BootReport, fields: Map<string, string[]>): UpgradeStep {
+  const ran = fields.get('booted')?.[0]
+  const failed = fields.get('failed')?.[0] ?? 'unknown'
+  return {
+    step: `boot ${number}: ${number % 2 === 1 ? 'from' : 'to'} ${expected.slice(0, 12)}`,
+    ok: report.reached && ran === expected && failed === 'none',
+    seconds: report.seconds,
+    commit: ran,
+    detail: !report.reached ? report.failure : ran !== expected ? `runs ${ran ?? 'nothing the check could see'}, not ${expected}` : failed !== 'none' ? `failed units: ${failed}` : undefined,
+  }
+}
+
+/** What the guest's check did after a boot: the upgrade (local /etc and /var data must be kept), or the rollback. */
+function guestStep(step: 'upgrade' | 'rollback', fields: Map<string, string[]>): UpgradeStep {
+  const first = (key: string): string | undefined => fields.get(key)?.[0]
+  const exit = first(`${step}-exit`)
+  const seconds = Math.round((Number(first(`${step}-end`)) - Number(first(`${step}-start`))) * 10) / 10
+  const kept = step === 'rollback' ? {etc: first('etc'), var: first('var')} : undefined
+  const output = (fields.get(`${step}-output`) ?? []).join(' | ')
+  return {
+    step: step === 'upgrade' ? 'ostree admin upgrade' : 'ostree admin set-default 1',
+    ok: exit === '0' && (!kept || (kept.etc === 'kept' && kept.var === 'kept')),
+    seconds: Number.isFinite(seconds) ? seconds : 0,
+    detail: exit !== '0' ? `exit ${exit ?? 'not reported'}: ${output}` : kept && (kept.etc !== 'kept' || kept.var !== 'kept') ? `local /etc change ${kept.etc}, /var data ${kept.var}` : undefined,
+  }
 }
 
 /**
@@ -112,43 +140,19 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
       progress(`boot ${number} of ${boots}: expecting ${expected.slice(0, 12)}`)
       const lines: string[] = []
       const consoleLog = workspace.log.path.replace(/\.log$/, `-console-${number}.log`)
-      const boot = (): Promise<BootReport> => bootAndWatch({method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)})
-      let report = await boot()
-      if (report.stalled && parseCheckLines(lines).size === 0) {
-        // The check never ran: the same boot once more (vm boot does the same).
-        await rename(consoleLog, consoleLog.replace(/\.log$/, '-stalled.log'))
-        lines.length = 0
-        progress(`${report.failure}: booting once more`)
-        report = await boot()
-      }
+      const report = await bootRetryingStall(
+        {method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)},
+        // Only while the check has not run: a stalled boot after it is a failure to report.
+        {progress, when: () => parseCheckLines(lines).size === 0, reset: () => (lines.length = 0)},
+      )
       consoleLogs.push(consoleLog)
       const fields = parseCheckLines(lines)
-      const first = (key: string): string | undefined => fields.get(key)?.[0]
       errors.push(...(fields.get('err') ?? []))
-      const ran = first('booted')
-      const failed = first('failed') ?? 'unknown'
-      const booted = {
-        step: `boot ${number}: ${number % 2 === 1 ? 'from' : 'to'} ${expected.slice(0, 12)}`,
-        ok: report.reached && ran === expected && failed === 'none',
-        seconds: report.seconds,
-        commit: ran,
-        detail: !report.reached ? report.failure : ran !== expected ? `runs ${ran ?? 'nothing the check could see'}, not ${expected}` : failed !== 'none' ? `failed units: ${failed}` : undefined,
-      }
+      const booted = bootStep(number, expected, report, fields)
       steps.push(booted)
       progress(`${booted.step}: ${booted.ok ? `ran in ${booted.seconds} s` : booted.detail}`)
-      if (!booted.ok) break
-      if (number === boots) break
-      const step = number % 2 === 1 ? 'upgrade' : 'rollback'
-      const exit = first(`${step}-exit`)
-      const seconds = Math.round((Number(first(`${step}-end`)) - Number(first(`${step}-start`))) * 10) / 10
-      const kept = number % 2 === 0 ? {etc: first('etc'), var: first('var')} : undefined
-      const output = (fields.get(`${step}-output`) ?? []).join(' | ')
-      const done: UpgradeStep = {
-        step: step === 'upgrade' ? 'ostree admin upgrade' : 'ostree admin set-default 1',
-        ok: exit === '0' && (!kept || (kept.etc === 'kept' && kept.var === 'kept')),
-        seconds: Number.isFinite(seconds) ? seconds : 0,
-        detail: exit !== '0' ? `exit ${exit ?? 'not reported'}: ${output}` : kept && (kept.etc !== 'kept' || kept.var !== 'kept') ? `local /etc change ${kept.etc}, /var data ${kept.var}` : undefined,
-      }
+      if (!booted.ok || number === boots) break
+      const done = guestStep(number % 2 === 1 ? 'upgrade' : 'rollback', fields)
       steps.push(done)
       progress(`${done.step}: ${done.ok ? `${done.seconds} s` : done.detail}`)
       if (!done.ok) break

@@ -38,6 +38,11 @@ describe('checkSigning, before any work', () => {
     expect(await refusal(checkSigning(gpg(key.fingerprint, key.homedir), 'repo'))).toBe('accepted')
   })
 
+  test('a key it accepts comes back with its fingerprint, what the signatures name', async () => {
+    const keyId = key.fingerprint.slice(-16)
+    expect(await checkSigning({kind: 'gpg', keyId, homedir: key.homedir}, 'repo')).toEqual({kind: 'gpg', keyId, homedir: key.homedir, fingerprint: key.fingerprint})
+  })
+
   test('ed25519 is refused where the host\'s ostree lacks it, naming its version', async () => {
     const {features} = await OstreeRepo.features()
     const result = await refusal(checkSigning({kind: 'ed25519', keyFile: path.join(work, 'none')}, 'repo'))
@@ -57,7 +62,7 @@ describe('publishCommit on an archive repo', () => {
       writeFileSync(path.join(tree, 'file'), content)
       commits.push(await repo.commit({tree, parent: commits.at(-1), timestamp: 1767225600 + commits.length}))
     }
-    const signing = {kind: 'gpg' as const, keyId: key.fingerprint, homedir: key.homedir}
+    const signing = {kind: 'gpg' as const, keyId: key.fingerprint, homedir: key.homedir, fingerprint: key.fingerprint}
     const run = {progress: () => undefined}
     await publishCommit(repo, {ref: 'test/ref', commit: commits[1], parent: commits[0]}, {signing, staticDelta: true}, run)
     await publishCommit(repo, {ref: 'test/ref', commit: commits[2], parent: commits[1]}, {signing, staticDelta: true}, run)
@@ -79,7 +84,7 @@ describe('publishCommit on an archive repo', () => {
     const first = await repo.commit({tree, branch: 'r'})
     writeFileSync(path.join(tree, 'file'), 'y')
     const second = await repo.commit({tree, branch: 'r', parent: first})
-    await publishCommit(repo, {ref: 'r', commit: second, parent: first}, {signing: {kind: 'gpg', keyId: key.fingerprint, homedir: key.homedir}, staticDelta: false}, {progress: () => undefined})
+    await publishCommit(repo, {ref: 'r', commit: second, parent: first}, {signing: {kind: 'gpg', keyId: key.fingerprint, homedir: key.homedir, fingerprint: key.fingerprint}, staticDelta: false}, {progress: () => undefined})
     expect(await repo.gpgSignatureKeys(second)).toHaveLength(1)
     expect(await repo.staticDeltas()).toEqual([])
   })
