@@ -1,11 +1,12 @@
 import {copyFile, mkdir, rename} from 'node:fs/promises'
 import path from 'node:path'
+import {architectureNamed, bootModel, hostArchitecture, type Architecture} from '../arch.js'
 import {Workspace} from '../workspace.js'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {deployCommit} from './deploy.js'
 import {makeRootImage, ROOT_LABEL} from './disk.js'
-import {bootRetryingStall, chooseAccelerator, OVMF_VARS, qemuArgs, type BootMethod, type BootReport} from './qemu.js'
+import {bootRetryingStall, chooseAccelerator, firmwareVars, qemuCommand, type BootMethod, type BootReport} from './qemu.js'
 import {resolveSource, type DeploySource} from './source.js'
 
 export interface BootOptions {
@@ -54,16 +55,17 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
     let disk: string
     let commit: string | undefined
     let target = options.target
-    const vars = path.join(workspace.workDir, 'OVMF_VARS.fd')
+    // A disk says nothing of its architecture: it is the host's.
+    let arch: Architecture = hostArchitecture()
     if ('disk' in source) {
       disk = path.resolve(source.disk)
-      await copyFile(OVMF_VARS, vars).catch(() => {
-        throw new AptOstreeError(`${OVMF_VARS}: UEFI firmware missing (apt-get install --no-install-recommends ovmf)`)
-      })
+      const vars = path.join(workspace.workDir, 'firmware-vars.fd')
+      await firmwareVars(bootModel(arch), vars)
       method = {kind: 'uefi', vars}
     } else {
       const resolved = await resolveSource(source, workspace, progress)
       commit = resolved.commit
+      arch = architectureNamed(resolved.architecture)
       target ??= resolved.defaultTarget
       progress('deploying with the target\'s ostree')
       const deployment = await deployCommit({repo: resolved.repo.path, commit: commit!, origin: resolved.origin, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw']}, workspace)
@@ -75,12 +77,13 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       progress(`booting ${deployment.entry.title}`)
     }
     target ??= 'multi-user.target'
-    const {accelerator, reason} = await chooseAccelerator(workspace.signal)
+    const model = bootModel(arch)
+    const {accelerator, reason} = await chooseAccelerator(arch, workspace.signal)
     progress(reason)
     const diskFormat = diskFormatOf(disk)
-    const report = await bootRetryingStall({method, disk, diskFormat, accelerator, target, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine}, {progress})
+    const report = await bootRetryingStall({model, method, disk, diskFormat, accelerator, target, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine}, {progress})
     const kept = options.keep ? await keepDisk(workspace, method, disk) : undefined
-    const command = kept ? ['qemu-system-x86_64', ...qemuArgs({...kept, diskFormat, accelerator})] : undefined
+    const command = kept ? qemuCommand({...kept, model, diskFormat, accelerator}) : undefined
     return {...report, commit, target, accelerator, consoleLog, command}
   } catch (error) {
     throw workspace.interrupted(error)

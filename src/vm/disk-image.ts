@@ -1,6 +1,6 @@
 import {mkdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
-import {architectureNamed, bootModel} from '../arch.js'
+import {architectureNamed, bootModel, type Architecture, type BootModel} from '../arch.js'
 import {Workspace} from '../workspace.js'
 import {assertWritable} from '../fs.js'
 import {qemuImgConvert} from '../tools/disk.js'
@@ -35,12 +35,14 @@ export interface DiskImageResult {
  * (the serial one last, so it is /dev/console under a VM), and no
  * systemd-gpt-auto, which would mount the EFI partition on /boot (ostree's).
  */
-const DISK_KARGS = [`root=LABEL=${ROOT_LABEL}`, 'rw', 'systemd.gpt_auto=0', 'console=tty0', 'console=ttyS0']
+function diskKargs(model: BootModel): string[] {
+  return [`root=LABEL=${ROOT_LABEL}`, 'rw', 'systemd.gpt_auto=0', 'console=tty0', `console=${model.console}`]
+}
 
 /** What buildDisk needs: the source and the disk's shape, as `compose disk-image` takes them. */
 export interface DiskSpec {
   source: DeploySource
-  /** Kernel arguments beyond DISK_KARGS. */
+  /** Kernel arguments beyond the root, console and systemd.gpt_auto=0 ones. */
   kargs: string[]
   sizeMiB?: number
   /** The raw disk to write (in the work dir or beside the output). */
@@ -57,15 +59,17 @@ export interface DiskSpec {
  * the target's GRUB, and the ext4 root with the sysroot, whose /boot GRUB
  * reads: what ostree deploys there later boots, and so does a rollback.
  */
-export async function buildDisk(spec: DiskSpec, workspace: Workspace): Promise<{commit: string; origin: string; sizeMiB: number}> {
+export async function buildDisk(spec: DiskSpec, workspace: Workspace): Promise<{commit: string; origin: string; arch: Architecture; sizeMiB: number}> {
   const run = {log: workspace.log, signal: workspace.signal}
   const {repo, commit, origin, architecture} = await resolveSource(spec.source, workspace, spec.progress)
+  const arch = architectureNamed(architecture)
+  const boot = bootModel(arch)
   spec.progress('deploying with the target\'s ostree')
-  const deployment = await deployCommit({repo: repo.path, commit, origin, kargs: [...DISK_KARGS, ...spec.kargs]}, workspace)
+  const deployment = await deployCommit({repo: repo.path, commit, origin, kargs: [...diskKargs(boot), ...spec.kargs]}, workspace)
   await spec.beforeImage?.(deployment)
   spec.progress('making the EFI and root partitions')
-  const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, tools: deployment.tools, boot: bootModel(architectureNamed(architecture)), disk: spec.raw, workDir: workspace.workDir, sizeMiB: spec.sizeMiB, sandbox: workspace.sandbox, run})
-  return {commit, origin, sizeMiB}
+  const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, tools: deployment.tools, boot, disk: spec.raw, workDir: workspace.workDir, sizeMiB: spec.sizeMiB, sandbox: workspace.sandbox, run})
+  return {commit, origin, arch, sizeMiB}
 }
 
 /** `compose disk-image`: buildDisk, written beside OUTPUT and renamed at the end, so OUTPUT is the old file or the whole new one. */

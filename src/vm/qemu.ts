@@ -1,7 +1,9 @@
 import {createWriteStream} from 'node:fs'
-import {open, rename} from 'node:fs/promises'
+import {copyFile, open, rename} from 'node:fs/promises'
 import {execa} from 'execa'
+import {bootModel, hostArchitecture, type Architecture, type BootModel} from '../arch.js'
 import {AptOstreeError, InterruptedError} from '../errors.js'
+import {commandNotFound, installCommand} from '../tools/table.js'
 import {consoleText, isLoginPrompt, JOURNAL_ERRORS_KARGS, journalLine} from './console.js'
 import {PendingJobs} from './jobs.js'
 
@@ -10,12 +12,11 @@ export type BootMethod =
   | {kind: 'kernel'; kernel: string; initrd: string; /** The boot entry's options. */ append: string}
   | {kind: 'uefi'; /** A writable copy of the firmware's variable store. */ vars: string}
 
-export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
-export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
-
 export type Accelerator = 'kvm' | 'tcg'
 
 export interface BootOptions {
+  /** How the machine's architecture boots: emulator, machine model, firmware, console. */
+  model: BootModel
   method: BootMethod
   disk: string
   diskFormat: 'raw' | 'qcow2'
@@ -58,12 +59,13 @@ const PROBE_MS = 3000
 /** How long after the login prompt the target may still take before the boot counts as stalled. */
 const STALL_MS = 90_000
 
-/** The QEMU command line (also printed by --keep, to boot the kept disk again). */
-export function qemuArgs(options: Pick<BootOptions, 'method' | 'disk' | 'diskFormat' | 'accelerator' | 'extraDisks'>): string[] {
-  const {method} = options
+/** The QEMU command (also printed by --keep, to boot the kept disk again): the emulator and its arguments. */
+export function qemuCommand(options: Pick<BootOptions, 'model' | 'method' | 'disk' | 'diskFormat' | 'accelerator' | 'extraDisks'>): string[] {
+  const {method, model} = options
   return [
-    '-machine', `q35,accel=${options.accelerator}`,
-    '-cpu', options.accelerator === 'kvm' ? 'host' : 'max',
+    model.qemu,
+    '-machine', `${model.machine},accel=${options.accelerator}`,
+    '-cpu', options.accelerator === 'kvm' ? 'host' : model.emulatedCpu,
     '-m', '2048',
     // Software emulation gets one CPU: with two, QEMU 7.2's multi-threaded TCG
     // now and then crashes the guest (an int3 Oops while the kernel patches its
@@ -76,22 +78,33 @@ export function qemuArgs(options: Pick<BootOptions, 'method' | 'disk' | 'diskFor
     '-drive', `file=${options.disk},format=${options.diskFormat},if=virtio,file.locking=off`,
     ...(options.extraDisks ?? []).flatMap((disk) => ['-drive', `file=${disk},format=raw,if=virtio,readonly=on,file.locking=off`]),
     ...(method.kind === 'kernel'
-      ? ['-kernel', method.kernel, '-initrd', method.initrd, '-append', `${method.append} console=ttyS0 systemd.show_status=1 panic=-1 ${JOURNAL_ERRORS_KARGS.join(' ')}`]
-      : ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${method.vars}`]),
+      ? ['-kernel', method.kernel, '-initrd', method.initrd, '-append', `${method.append} console=${model.console} systemd.show_status=1 panic=-1 ${JOURNAL_ERRORS_KARGS.join(' ')}`]
+      : ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${model.firmwareCode}`, '-drive', `if=pflash,format=raw,unit=1,file=${method.vars}`]),
   ]
 }
 
+/** A writable copy of the firmware's variable store at DESTINATION, for one machine. */
+export async function firmwareVars(model: BootModel, destination: string): Promise<void> {
+  await copyFile(model.firmwareVars, destination).catch(() => {
+    throw new AptOstreeError(`${model.firmwareVars}: UEFI firmware missing (${installCommand([model.firmwarePackage])})`)
+  })
+}
+
 /**
- * KVM when it works, software emulation (TCG) otherwise, and why. /dev/kvm
- * can be there and still fail: under some nested hypervisors every guest
- * dies with "KVM internal error" and qemu then hangs. So a short firmware
- * run decides: it either dies at once or is still running after PROBE_MS.
+ * KVM when it works, software emulation (TCG) otherwise, and why. A guest
+ * of another architecture than the host's is always emulated. /dev/kvm can
+ * be there and still fail: under some nested hypervisors every guest dies
+ * with "KVM internal error" and qemu then hangs. So a short firmware run
+ * decides: it either dies at once or is still running after PROBE_MS.
  */
-export async function chooseAccelerator(signal: AbortSignal): Promise<{accelerator: Accelerator; reason: string}> {
+export async function chooseAccelerator(arch: Architecture, signal: AbortSignal): Promise<{accelerator: Accelerator; reason: string}> {
+  const host = hostArchitecture()
+  if (arch.debian !== host.debian) return {accelerator: 'tcg', reason: `an ${arch.debian} machine on an ${host.debian} host: software emulation`}
+  const model = bootModel(arch)
   const device = await open('/dev/kvm', 'r+').catch((error: NodeJS.ErrnoException) => error)
   if (!('close' in device)) return {accelerator: 'tcg', reason: `no usable /dev/kvm (${device.code}): software emulation`}
   await device.close()
-  const probe = execa('qemu-system-x86_64', ['-machine', 'q35,accel=kvm', '-cpu', 'host', '-m', '128', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-nodefaults', '-no-reboot', '-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`], {
+  const probe = execa(model.qemu, ['-machine', `${model.machine},accel=kvm`, '-cpu', 'host', '-m', '128', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-nodefaults', '-no-reboot', '-drive', `if=pflash,format=raw,readonly=on,file=${model.firmwareCode}`], {
     reject: false,
     stdin: 'ignore',
     cancelSignal: signal,
@@ -121,9 +134,10 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   log.on('error', () => undefined)
   const start = performance.now()
   const report: BootReport = {reached: false, seconds: 0, failedUnits: [], errorLines: [], composefs: false}
+  const [emulator, ...args] = qemuCommand(options)
   const child = execa(
-    'qemu-system-x86_64',
-    qemuArgs(options),
+    emulator!,
+    args,
     {reject: false, buffer: false, stdin: 'ignore', cancelSignal: options.signal, forceKillAfterDelay: 2000, timeout: options.timeoutSeconds * 1000},
   )
   let settle: NodeJS.Timeout | undefined
@@ -177,7 +191,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   clearTimeout(stall)
   log.end()
   if (options.signal.aborted) throw new InterruptedError(String(options.signal.reason ?? 'SIGINT'))
-  if ((result as {code?: string}).code === 'ENOENT') throw new AptOstreeError('qemu-system-x86_64: command not found (apt-get install --no-install-recommends qemu-system-x86)')
+  if ((result as {code?: string}).code === 'ENOENT') throw commandNotFound(options.model.qemu, options.model.qemuPackage)
   if (!report.reached && !report.failure) {
     report.failure = result.timedOut
       ? `no "Reached target ${options.target}" within ${options.timeoutSeconds} s${waitingFor(jobs)}`

@@ -1,12 +1,13 @@
-import {copyFile, mkdir, symlink, writeFile} from 'node:fs/promises'
+import {mkdir, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
+import {bootModel} from '../arch.js'
 import {UsageError} from '../errors.js'
 import {mkfsExt4} from '../tools/disk.js'
 import {hostRunner} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {Workspace} from '../workspace.js'
 import {buildDisk} from './disk-image.js'
-import {bootRetryingStall, chooseAccelerator, OVMF_VARS, type BootReport} from './qemu.js'
+import {bootRetryingStall, chooseAccelerator, firmwareVars, type BootReport} from './qemu.js'
 import {checkFiles, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
 
 export interface UpgradeOptions {
@@ -127,9 +128,10 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
     progress(`making the update disk from ${options.repo}`)
     const updates = path.join(workspace.workDir, 'updates.img')
     await updatesDisk(repo.path, updates, workspace)
-    const vars = path.join(workspace.workDir, 'OVMF_VARS.fd')
-    await copyFile(OVMF_VARS, vars)
-    const {accelerator, reason} = await chooseAccelerator(workspace.signal)
+    const model = bootModel(built.arch)
+    const vars = path.join(workspace.workDir, 'firmware-vars.fd')
+    await firmwareVars(model, vars)
+    const {accelerator, reason} = await chooseAccelerator(built.arch, workspace.signal)
     progress(reason)
     const steps: UpgradeStep[] = []
     const errors: string[] = []
@@ -141,7 +143,7 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
       const lines: string[] = []
       const consoleLog = workspace.log.path.replace(/\.log$/, `-console-${number}.log`)
       const report = await bootRetryingStall(
-        {method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)},
+        {model, method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)},
         // Only while the check has not run: a stalled boot after it is a failure to report.
         {progress, when: () => parseCheckLines(lines).size === 0, reset: () => (lines.length = 0)},
       )
