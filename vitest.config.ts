@@ -7,12 +7,12 @@ const integrationTimeouts = {testTimeout: 30 * 60_000, hookTimeout: 30 * 60_000}
 // reuse each other's bootstrapped trees there.
 const sharedCache = ['test/compose/tree.int.test.ts', 'test/vm/*.int.test.ts', 'test/treefiles/*.int.test.ts']
 
-// Fast unit tests first (group 0); then the integration tests that run the
-// real tools (mmdebstrap, bwrap, ostree, skopeo, qemu) against the Debian
-// archive, in two lanes that run side by side (group 1), each file by file:
-// the files that share the test cache, and the files that each make their
-// own. A boot under software emulation keeps one core busy for minutes; two
-// lanes keep both cores of a CI runner at work.
+// Fast unit tests first; then the integration tests that run the real tools
+// (mmdebstrap, bwrap, ostree, skopeo, qemu) against the Debian archive, in
+// two lanes that scripts/test-integration.sh runs side by side, each file by
+// file: the files that share the test cache, and the files that each make
+// their own. A boot under software emulation keeps one core busy for
+// minutes; two lanes keep both cores of a CI runner at work.
 export default defineConfig({
   test: {
     projects: [
@@ -26,7 +26,6 @@ export default defineConfig({
           // machine idles while tests wait on the CLI processes they start
           // (measured here: 63 s with one worker, 40 s with two).
           maxWorkers: 2,
-          sequence: {groupOrder: 0},
           // Its ESM imports a JSON file without `with {type: 'json'}`, which
           // Node 20 refuses; inlined, vite transforms it.
           server: {deps: {inline: ['@actions/workflow-parser']}},
@@ -38,7 +37,7 @@ export default defineConfig({
           include: sharedCache,
           ...integrationTimeouts,
           fileParallelism: false,
-          sequence: {concurrent: false, groupOrder: 1},
+          sequence: {concurrent: false},
         },
       },
       {
@@ -48,7 +47,7 @@ export default defineConfig({
           exclude: sharedCache,
           ...integrationTimeouts,
           fileParallelism: false,
-          sequence: {concurrent: false, groupOrder: 1},
+          sequence: {concurrent: false},
         },
       },
     ],

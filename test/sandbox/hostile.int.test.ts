@@ -110,11 +110,13 @@ beforeAll(async () => {
   writeFileSync(hostSecret, 'host secret\n', {mode: 0o600})
   writeFileSync(hostVictim, 'host victim\n', {mode: 0o644})
   await writeLocalArchive(path.join(work, 'archive'), 'trixie', 'amd64', [{name: 'apt-ostree-hostile', version: '1.0', description: 'attacks the build host from its postinst', scripts: {postinst: POSTINST}}])
+  // The cache dir exists before the host state is taken, whether or not the shared archive is there yet.
+  await execa('mkdir', ['-p', cacheDir])
   const shared = path.join(repoRoot, '.cache/test/archive')
-  if (existsSync(shared)) {
-    await execa('mkdir', ['-p', cacheDir])
-    await execa('cp', ['-al', shared, path.join(cacheDir, 'archive')])
-  }
+  // A compose in the other lane may be adding to the shared archive: a file
+  // that vanishes mid-copy fails cp, and what was copied is still good (the
+  // store checks each file's sha256 before use).
+  if (existsSync(shared)) await execa('cp', ['-al', shared, path.join(cacheDir, 'archive')], {reject: false})
   before = await hostState()
   first = await compose(treefile('plant-links', PLANT_LINKS), '--repo', repo)
 })
