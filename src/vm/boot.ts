@@ -6,8 +6,9 @@ import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {deployCommit} from './deploy.js'
 import {makeRootImage, ROOT_LABEL} from './disk.js'
-import {bootRetryingStall, chooseAccelerator, firmwareVars, qemuCommand, type BootMethod, type BootReport} from './qemu.js'
+import {chooseAccelerator, firmwareVars, qemuCommand, type BootMethod} from './qemu.js'
 import {resolveSource, type DeploySource} from './source.js'
+import {bootRetryingStall, type BootReport} from './watch.js'
 
 export interface BootOptions {
   /** A commit or image to deploy into a throwaway disk, or a disk image (UEFI) as it is. */

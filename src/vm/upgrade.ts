@@ -7,8 +7,9 @@ import {hostRunner} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {Workspace} from '../workspace.js'
 import {buildDisk} from './disk-image.js'
-import {bootRetryingStall, chooseAccelerator, firmwareVars, type BootReport} from './qemu.js'
+import {chooseAccelerator, firmwareVars} from './qemu.js'
 import {checkFiles, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
+import {bootRetryingStall, type BootReport} from './watch.js'
 
 export interface UpgradeOptions {
   repo: string
