@@ -97,6 +97,11 @@ export function checkFiles(cycles: number): Array<{path: string; content?: strin
   ]
 }
 
+/** The check's first line of a boot (`boot=N ...`): it runs after multi-user.target, so the target was reached. */
+export function isCheckReport(line: string): boolean {
+  return line.includes(`${CHECK_PREFIX} boot=`)
+}
+
 /** One boot's report lines, as KEY → values (err, upgrade-output and rollback-output repeat). */
 export function parseCheckLines(lines: string[]): Map<string, string[]> {
   const fields = new Map<string, string[]>()

@@ -1,4 +1,4 @@
-import {mkdir, symlink, writeFile} from 'node:fs/promises'
+import {mkdir, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {bootModel} from '../arch.js'
 import {UsageError} from '../errors.js'
@@ -8,7 +8,7 @@ import {OstreeRepo} from '../tools/ostree.js'
 import {Workspace} from '../workspace.js'
 import {buildDisk} from './disk-image.js'
 import {chooseAccelerator, firmwareVars} from './qemu.js'
-import {checkFiles, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
+import {checkFiles, isCheckReport, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
 import {bootRetryingStall, type BootReport} from './watch.js'
 
 export interface UpgradeOptions {
@@ -121,6 +121,8 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
           }
           const {sandbox} = workspace
           await sandbox.run(['cp', '-r', '--no-preserve=ownership', `${sandbox.inside(staged)}/.`, sandbox.inside(path.join(deployment.root, 'etc'))], {label: 'the check into /etc', log: workspace.log, signal: workspace.signal})
+          // Its files are the host's: the sandbox, which removes the work dir, could not.
+          await rm(staged, {recursive: true, force: true})
         },
       },
       workspace,
@@ -144,7 +146,23 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
       const lines: string[] = []
       const consoleLog = workspace.log.path.replace(/\.log$/, `-console-${number}.log`)
       const report = await bootRetryingStall(
-        {model, method: {kind: 'uefi', vars}, disk, diskFormat: 'raw', extraDisks: [updates], accelerator, target: 'multi-user.target', timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, untilExit: true, onLine: (line) => lines.push(line)},
+        {
+          model,
+          method: {kind: 'uefi', vars},
+          disk,
+          diskFormat: 'raw',
+          extraDisks: [updates],
+          accelerator,
+          target: 'multi-user.target',
+          // The check runs after multi-user.target: its first line says the target was reached, also when
+          // systemd's own "Reached target" line did not make it to the console (seen on a loaded host).
+          reachedLine: isCheckReport,
+          timeoutSeconds: options.timeoutSeconds,
+          consoleLog,
+          signal: workspace.signal,
+          untilExit: true,
+          onLine: (line) => lines.push(line),
+        },
         // Only while the check has not run: a stalled boot after it is a failure to report.
         {progress, when: () => parseCheckLines(lines).size === 0, reset: () => (lines.length = 0)},
       )

@@ -10,6 +10,8 @@ import {qemuCommand, type MachineSpec} from './qemu.js'
 export interface BootOptions extends MachineSpec {
   /** The unit whose "Reached target" line means success. */
   target: string
+  /** Another console line that means the target was reached: vm upgrade's check, a unit ordered after it, reporting. */
+  reachedLine?: (line: string) => boolean
   timeoutSeconds: number
   consoleLog: string
   signal: AbortSignal
@@ -96,7 +98,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
       const cmdline = /Kernel command line: (.*)$/.exec(line)
       if (cmdline && !report.kernelCommandLine) report.kernelCommandLine = cmdline[1]
       watchForStall(line)
-      if (!report.reached && line.includes(`Reached target ${options.target}`)) {
+      if (!report.reached && (line.includes(`Reached target ${options.target}`) || options.reachedLine?.(line))) {
         clearTimeout(stall)
         report.reached = true
         report.seconds = Math.round((performance.now() - start) / 100) / 10

@@ -3,7 +3,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, test} from 'vitest'
-import {checkFiles, parseCheckLines} from '../../src/vm/upgrade-check.js'
+import {checkFiles, isCheckReport, parseCheckLines} from '../../src/vm/upgrade-check.js'
 
 describe('the upgrade check in the guest', () => {
   test('is a shell script sh reads, a unit wanted by multi-user.target, and powers off after 2 × cycles + 1 boots', async () => {
@@ -39,4 +39,10 @@ describe('the upgrade check in the guest', () => {
       'upgrade-output': ['Staging deployment... done'],
     })
   })
+})
+
+test("the check's first line of a boot counts as reaching multi-user.target (the unit runs after it); its other lines do not", () => {
+  expect(isCheckReport('apt-ostree-upgrade-check: boot=1 booted=48a443ea failed=none')).toBe(true)
+  expect(isCheckReport('apt-ostree-upgrade-check: upgrade-exit=0 upgrade-start=211.61 upgrade-end=251.50')).toBe(false)
+  expect(isCheckReport('[  OK  ] Reached target getty.target - Login Prompts.')).toBe(false)
 })
