@@ -65,13 +65,13 @@ export function diffPackages(before: string[], after: string[]): PackageDiff {
 }
 
 
+/** The options once `checkSigning` passed: what publishing signs with. */
+type CheckedOptions = ComposeTreeOptions & {publish: PublishOptions<CheckedSigning>}
+
 /**
  * bootstrap → customize → ostreeify → commit → publish, for a plan that has
  * something to do. Each stage is timed.
  */
-/** The options once `checkSigning` passed: what publishing signs with. */
-type CheckedOptions = ComposeTreeOptions & {publish: PublishOptions<CheckedSigning>}
-
 async function runStages(options: CheckedOptions, planned: Plan, files: InputFiles, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<ComposeResult> {
   const {sandbox} = workspace
   const root = path.join(workspace.workDir, 'rootfs')
