@@ -161,11 +161,16 @@ export class Workspace {
 
   /** Remove the work dir and release locks: on success, failure and interruption alike. */
   async dispose(): Promise<void> {
-    for (const cleanup of this.cleanups.reverse()) await cleanup().catch(() => undefined)
-    await this.removeTree(this.workDir)
-    this.namespace.close()
-    await this.log.close()
-    process.off('SIGINT', this.onSignal)
-    process.off('SIGTERM', this.onSignal)
+    try {
+      for (const cleanup of this.cleanups.reverse()) await cleanup().catch(() => undefined)
+      // A work dir that cannot be removed is the next command's to remove (removeStaleWorkDirs); the error that brought us here is the one to report.
+      await this.removeTree(this.workDir).catch((error: unknown) => this.log.write(`could not remove ${this.workDir}: ${String(error)}\n`))
+    } finally {
+      // The namespace holder is a child process: while it runs, this process cannot exit.
+      this.namespace.close()
+      await this.log.close()
+      process.off('SIGINT', this.onSignal)
+      process.off('SIGTERM', this.onSignal)
+    }
   }
 }

@@ -1,6 +1,7 @@
 import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {sha256} from '../hash.js'
+import {allSettledOrFirstFailure} from '../settle.js'
 import {verifyClearsigned} from '../tools/gpgv.js'
 import {failureAt, originOf, type ResolvedTreefile} from '../treefile/index.js'
 import type {JobContext} from '../workspace.js'
@@ -68,5 +69,5 @@ export async function fetchReleases(resolved: ResolvedTreefile, keyrings: Record
       }),
     ),
   )
-  return Promise.all(requests)
+  return allSettledOrFirstFailure(requests)
 }

@@ -2,6 +2,7 @@ import path from 'node:path'
 import {fetchReleases} from '../archive/releases.js'
 import type {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
+import {allSettledOrFirstFailure} from '../settle.js'
 import {TOOL_VERSION} from '../version.js'
 import type {JobContext, Workspace} from '../workspace.js'
 import {copiedKeyrings, type InputFiles, snapshotInputs} from './inputs.js'
@@ -41,7 +42,7 @@ export interface Gathered {
 export async function gatherPlanInputs(resolved: ResolvedTreefile, workspace: Workspace, context: JobContext, options: GatherOptions): Promise<Gathered> {
   const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
   const keyrings = copiedKeyrings(resolved, files)
-  const [releases, parent] = await Promise.all([
+  const [releases, parent] = await allSettledOrFirstFailure([
     fetchReleases(resolved, keyrings, {...context, scratch: workspace.workDir}),
     readParent(options.repo, resolved.treefile.ref),
   ])

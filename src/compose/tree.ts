@@ -6,6 +6,7 @@ import {writeOutput} from '../fs.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {Lock} from '../lock.js'
+import {allSettledOrFirstFailure} from '../settle.js'
 import {Workspace} from '../workspace.js'
 import {gatherPlanInputs} from './gather.js'
 import {copiedKeyrings, type InputFiles, treefileWithCopies} from './inputs.js'
@@ -93,12 +94,11 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
       const job = context(progress)
       // Two checks of caches at once, one mostly hashing, the other mostly copying.
       progress('checking the staging repo (ostree fsck) and the cached bootstrapped tree')
-      const [staging, restored] = await Promise.allSettled([
+      const [, restored] = await allSettledOrFirstFailure([
         verifyStaging(repos.staging, workspace, job.warn),
         options.forceNocache ? Promise.resolve(false) : cache.restore(planned.bootstrapHash, root, job),
       ])
-      for (const check of [staging, restored]) if (check.status === 'rejected') throw check.reason
-      if (restored.status === 'fulfilled' && restored.value) {
+      if (restored) {
         title('bootstrap: reusing the cached tree')
         return
       }
