@@ -23,8 +23,7 @@ export function fetchFailure(error: unknown): string {
  * An abort signal that fires with SIGNAL, or when IDLE_MS pass without a
  * `touch()`. The timer is our own and cleared by `done()`: measured here, a
  * fetch given `AbortSignal.any([signal, AbortSignal.timeout(…)])` against a
- * server that never answers waited for undici's own 300 s headers timeout,
- * and a CI run hung on one far longer.
+ * server that never answers waited for undici's own 300 s headers timeout.
  */
 function idleSignal(signal: AbortSignal, idleMs: number): {signal: AbortSignal; touch: () => void; done: () => void} {
   const controller = new AbortController()
@@ -34,6 +33,7 @@ function idleSignal(signal: AbortSignal, idleMs: number): {signal: AbortSignal; 
     timer = setTimeout(() => controller.abort(new Error(`no answer for ${idleMs / 1000} s`)), idleMs)
   }
   const forward = (): void => controller.abort(signal.reason)
+  if (signal.aborted) forward()
   signal.addEventListener('abort', forward, {once: true})
   touch()
   return {
