@@ -40,6 +40,11 @@ export function qemuCommand(options: MachineSpec): string[] {
     // own code) or hangs a unit; one CPU boots every time, about 30% slower.
     '-smp', options.accelerator === 'kvm' ? '2' : '1',
     '-display', 'none',
+    // No display adapter: the console is the serial port. With QEMU's default
+    // VGA the guest loaded bochs-drm late in the boot and cleared its frame
+    // buffer in software: a 26 s soft lockup of the one emulated CPU on a
+    // loaded host.
+    '-vga', 'none',
     '-monitor', 'none',
     '-no-reboot',
     '-serial', 'stdio',

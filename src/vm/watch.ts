@@ -1,5 +1,6 @@
 import {createWriteStream} from 'node:fs'
 import {rename} from 'node:fs/promises'
+import {StringDecoder} from 'node:string_decoder'
 import {execa} from 'execa'
 import {InterruptedError} from '../errors.js'
 import {commandNotFound} from '../tools/table.js'
@@ -31,10 +32,12 @@ export interface BootReport {
   /** Why the boot did not reach the target, when it did not. */
   failure?: string
   /**
-   * The login prompt came but the target did not within STALL_MS: the system
-   * runs, a job never finished. Seen now and then under software emulation:
-   * trixie's getty.target never reached, bookworm's e2scrub_reap.service
-   * never finished. A fresh boot of the same disk reaches the target.
+   * The login prompt came but the target did not within STALL_MS: a job
+   * never finished. Seen under software emulation on a loaded host (trixie's
+   * getty.target never reached, bookworm's e2scrub_reap.service never
+   * started), where the guest went idle for good; the amd64 model's CPU
+   * without the TSC-deadline timer ended what was measured of it. A fresh
+   * boot of the same disk reached the target: the retry stays as a net.
    */
   stalled?: boolean
 }
@@ -69,6 +72,9 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   let settle: NodeJS.Timeout | undefined
   let stall: NodeJS.Timeout | undefined
   let pending = ''
+  // A character can be split between two chunks (systemd's "…" is three
+  // bytes): decoded chunk by chunk, it would read as three U+FFFD.
+  const decoder = new StringDecoder('utf8')
   const jobs = new PendingJobs()
   const stop = (): void => {
     child.kill('SIGKILL')
@@ -83,7 +89,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   }
   child.stdout?.on('data', (chunk: Buffer) => {
     log.write(chunk)
-    const lines = (pending + chunk.toString('utf8')).split(/\r?\n/)
+    const lines = (pending + decoder.write(chunk)).split(/\r?\n/)
     pending = lines.pop() ?? ''
     for (const raw of lines) {
       const line = consoleText(raw)
