@@ -6,11 +6,15 @@
 # uidmap, fuse-overlayfs, slirp4netns or crun), docker-registry (they start
 # their own on a free port) and busybox-static (a static binary for a tiny
 # test image; it replaces a dynamic busybox and provides it).
+# Trees of another architecture (arm64) run through qemu-user-static, which
+# the kernel must know with the F flag; mmdebstrap checks it with arch-test.
+# Registered here as systemd does at boot, when this host has not.
 set -eu
 
 PACKAGES="mmdebstrap bubblewrap uidmap gpgv gpg xz-utils ostree skopeo umoci zstd debian-archive-keyring
   qemu-system-x86 qemu-utils ovmf e2fsprogs dosfstools mtools fdisk ca-certificates
-  podman runc docker-registry busybox-static attr libcap2-bin"
+  podman runc docker-registry busybox-static attr libcap2-bin
+  qemu-user-static arch-test"
 
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write(String(a>20||(a===20&&b>=19)))' 2>/dev/null || echo false)
 if [ "$node_ok" != true ]; then
@@ -37,4 +41,9 @@ if [ -n "$missing" ]; then
         systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
       fi ;;
   esac
+fi
+
+if [ "$(id -u)" = 0 ] && [ "$(dpkg --print-architecture)" = amd64 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  [ -e /proc/sys/fs/binfmt_misc/status ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  /usr/lib/systemd/systemd-binfmt /usr/lib/binfmt.d/qemu-aarch64.conf
 fi

@@ -131,6 +131,11 @@ export function hostArchitecture(): Architecture {
   return found
 }
 
+/** Whether a tree of the architecture Debian calls NAME runs on this host only through qemu-user. */
+export function isForeign(name: string): boolean {
+  return name !== hostArchitecture().debian
+}
+
 /** The architecture of an OCI platform; undefined for one Debian does not build. */
 export function architectureOfPlatform(platform: {architecture?: string; variant?: string}): Architecture | undefined {
   const candidates = ARCHITECTURES.filter((arch) => arch.oci.architecture === platform.architecture)

@@ -1,6 +1,8 @@
 import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
+import {ARCHITECTURES, isForeign} from './arch.js'
 import {AptOstreeError} from './errors.js'
+import {BINFMT_MISC, foreignExecutionProblem} from './sandbox/binfmt.js'
 import {OstreeRepo} from './tools/ostree.js'
 import {Workspace} from './workspace.js'
 
@@ -9,6 +11,8 @@ export interface HostCheck {
   name: string
   ok: boolean
   detail: string
+  /** Only some composes need it: doctor does not fail without it. */
+  optional?: boolean
 }
 
 const messageOf = (error: unknown): string => (error instanceof AptOstreeError ? error.message : String(error))
@@ -48,4 +52,13 @@ export async function checkBuildHost(cacheDir: string): Promise<HostCheck[]> {
     await workspace.dispose()
   }
   return checks
+}
+
+/** Whether trees of each other architecture apt-ostree boots can be composed here (qemu-user through binfmt_misc), and the fix when not. */
+export async function checkForeignArchitectures(): Promise<HostCheck[]> {
+  const foreign = ARCHITECTURES.filter((arch) => arch.boot && isForeign(arch.debian))
+  return Promise.all(foreign.map(async (arch): Promise<HostCheck> => {
+    const problem = await foreignExecutionProblem(arch.debian)
+    return {name: `${arch.debian} trees`, ok: !problem, detail: problem ?? `through ${arch.qemuUser} (${BINFMT_MISC}, F flag)`, optional: true}
+  }))
 }

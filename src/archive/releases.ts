@@ -3,7 +3,7 @@ import path from 'node:path'
 import {sha256} from '../hash.js'
 import {allSettledOrFirstFailure} from '../settle.js'
 import {verifyClearsigned} from '../tools/gpgv.js'
-import {failureAt, originOf, type ResolvedTreefile} from '../treefile/index.js'
+import {failureAt, originOf, usageErrorAt, type ResolvedTreefile} from '../treefile/index.js'
 import type {JobContext} from '../workspace.js'
 import {fetchFailure, fetchText} from './fetch.js'
 import {isClearsigned, parseRelease, type ReleaseInfo} from './release.js'
@@ -35,7 +35,8 @@ export function archiveBase(uri: string): string {
  * The InRelease of every suite of every URI of every repo, fetched and
  * checked as apt will check it, before any work: the signature against the
  * repo's keyring (gpgv), unless the repo is `trusted`; the Valid-Until
- * unless `check-valid-until: false`. Each failure names the repo's line.
+ * unless `check-valid-until: false`; that the suite has the target's
+ * architecture. Each failure names the repo's line.
  * KEYRINGS are the keyrings to check against, by repo name; SCRATCH holds
  * the files gpgv reads.
  */
@@ -64,6 +65,10 @@ export async function fetchReleases(resolved: ResolvedTreefile, keyrings: Record
         const info = parseRelease(text)
         if (repo['check-valid-until'] && info.validUntil !== undefined && info.validUntil < now) {
           throw failureAt(origin, `repo "${repo.name}": ${url} expired on ${new Date(info.validUntil * 1000).toISOString()} (Valid-Until); set "check-valid-until: false" for a snapshot or a stale mirror`)
+        }
+        // Packages of "all" alone do not make a system of ARCH.
+        if (info.architectures.length > 0 && !info.architectures.includes(resolved.arch)) {
+          throw usageErrorAt(origin, `repo "${repo.name}": ${url} has no packages for ${resolved.arch} (its Architectures: ${info.architectures.join(' ')})`)
         }
         return {repo: repo.name, repoIndex, uri: base, uriIndex, suite, url, text, sha256: sha256(text), date: info.date, info}
       }),

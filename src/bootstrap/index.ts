@@ -1,5 +1,6 @@
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
+import {isForeign} from '../arch.js'
 import {archiveDirectory, describePackages, storeDebs, storeIndices, writeLocalArchive, type ArchiveStore, type IndexFile} from '../archive/capture.js'
 import type {PackageFile} from '../archive/packages.js'
 import type {ReleaseState} from '../archive/releases.js'
@@ -84,6 +85,7 @@ async function simulate(input: BootstrapInput, prepared: Prepared): Promise<Simu
       log: input.context.log,
       signal: input.context.signal,
       setenv: {HOME: '/tmp'},
+      hostBinfmt: isForeign(input.resolved.arch),
       // Read line by line: the output is longer than the stderr tail a run keeps.
       onLine: (line) => lines.push(line),
     })
@@ -128,6 +130,7 @@ export async function bootstrap(input: BootstrapInput, target: string): Promise<
         log: context.log,
         signal: context.signal,
         onLine: (line) => context.progress(line),
+        hostBinfmt: isForeign(resolved.arch),
         // INITRD=No keeps the kernel's postinst (via dracut's hook) from
         // building an initramfs that the ostreeify stage would throw away.
         setenv: {INITRD: 'No', SOURCE_DATE_EPOCH: String(input.sourceDateEpoch), HOME: '/tmp'},

@@ -23,7 +23,7 @@ export const composeFlags = {
   'add-metadata-string': Flags.string({description: 'Commit metadata KEY=VALUE (repeatable); wins over the treefile\'s.', multiple: true}),
   'add-metadata-from-json': Flags.string({description: 'Commit metadata from a JSON object file.'}),
   'source-date-epoch': Flags.integer({description: 'Timestamp of the commit and files (default: $SOURCE_DATE_EPOCH, else the newest Date of the repos\' InRelease).', min: 0}),
-  arch: Flags.string({description: 'Debian architecture (default: the host\'s; cross-composes are not supported).', hidden: true}),
+  arch: Flags.string({description: 'Debian architecture of the tree (default: the host\'s): arch-include, packages-$arch and ${basearch} follow it; another architecture\'s programs run through qemu-user (see doctor).'}),
 }
 
 /** Signing and publishing, for `compose tree` (the flags ostree and rpm-ostree use). */

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {ArchiveStore} from '../archive/capture.js'
 import {fetchReleases} from '../archive/releases.js'
 import {resolvePackageSet} from '../bootstrap/index.js'
+import {checkForeignExecution} from '../sandbox/binfmt.js'
 import type {SimulatedPackage} from '../tools/mmdebstrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {ToolError} from '../errors.js'
@@ -16,6 +17,7 @@ import {copiedKeyrings, snapshotInputs} from './inputs.js'
  * sandbox), in a throwaway directory: nothing is written anywhere else.
  */
 export async function dryRun(resolved: ResolvedTreefile, warn: (message: string) => void): Promise<SimulatedPackage[]> {
+  await checkForeignExecution(resolved.arch)
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-dry-run-'))
   // The sandbox enters it as the build namespace's root, which mkdtemp's 0700 would keep out.
   await chmod(scratch, 0o755)

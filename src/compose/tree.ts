@@ -12,6 +12,7 @@ import {gatherPlanInputs} from './gather.js'
 import {copiedKeyrings, type InputFiles, treefileWithCopies} from './inputs.js'
 import {plan, type Plan} from './plan.js'
 import type {Reporter} from './reporter.js'
+import {checkForeignExecution} from '../sandbox/binfmt.js'
 import {runWorker} from '../sandbox/worker.js'
 import type {TreeStagesJob, TreeStagesResult} from '../postprocess/stages.js'
 import {serializeTreefile} from '../treefile/serialize.js'
@@ -189,6 +190,7 @@ function unchangedResult(planned: Plan, repo: OstreeRepo, timings: Record<string
  */
 export async function composeTree(unchecked: ComposeTreeOptions, reporter: Reporter): Promise<ComposeResult> {
   await checkOutputs(unchecked)
+  await checkForeignExecution(unchecked.resolved.arch)
   const options: CheckedOptions = {...unchecked, publish: {...unchecked.publish, signing: await checkSigning(unchecked.publish.signing, unchecked.repo)}}
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'compose')
   try {

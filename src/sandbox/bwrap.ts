@@ -23,7 +23,18 @@ export interface SandboxOptions extends RunOptions {
   readOnly?: Array<[string, string]>
   /** Environment inside, which starts empty but for PATH, LANG and HOME. */
   setenv?: Record<string, string>
+  /**
+   * The host's binfmt_misc registrations, read-only, at
+   * /proc/sys/fs/binfmt_misc of the job's own /proc: mmdebstrap looks there
+   * for qemu-user's entry with the F flag (the kernel holds the interpreter
+   * open), without which it would copy qemu into the tree.
+   */
+  hostBinfmt?: boolean
 }
+
+const BINFMT = '/proc/sys/fs/binfmt_misc'
+/** Where a job with hostBinfmt finds the host's binfmt_misc until it binds it into its own /proc. */
+const HOST_BINFMT = '/run/host-binfmt_misc'
 
 /** For tree code: binds into the tree (from paths inside the sandbox to paths in the tree) besides the sandbox's own options. */
 export interface TreeSandboxOptions extends SandboxOptions {
@@ -151,6 +162,7 @@ export class HostSandbox implements Sandbox {
         '--perms', '0755', '--dir', path.posix.dirname(SANDBOX_CACHE),
         '--bind', this.cacheDir, SANDBOX_CACHE,
         ...(options.readOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
+        ...(options.hostBinfmt ? ['--ro-bind', BINFMT, HOST_BINFMT] : []),
         // The root itself (bwrap's tmpfs holding the mount points) read-only too.
         '--remount-ro', '/',
         '--unshare-net',
@@ -164,6 +176,9 @@ export class HostSandbox implements Sandbox {
         'setpriv', '--reuid=0', '--regid=0', '--clear-groups', '--',
         'prlimit', `--nproc=${SANDBOX_PROCESSES}`, '--',
         'unshare', '--pid', '--fork', '--mount', '--mount-proc', '--kill-child', '--',
+        // The fresh /proc has an empty binfmt_misc: a bwrap that keeps the
+        // whole view binds the host's over it.
+        ...(options.hostBinfmt ? ['bwrap', '--dev-bind', '/', '/', '--ro-bind', HOST_BINFMT, BINFMT, '--'] : []),
         ...command,
       ]
       return await run('bwrap', args, {label: command[0], ...options, passFds: fds})

@@ -1,7 +1,7 @@
 import {execa} from 'execa'
 import {ARCHITECTURES} from '../arch.js'
 import {pathExists} from '../fs.js'
-import {hostRequirements, installCommand} from './table.js'
+import {hostRequirements, installCommand, type HostTool} from './table.js'
 
 export interface ToolStatus {
   name: string
@@ -18,15 +18,19 @@ function firstVersion(output: string): string | undefined {
   return /\d+\.\d+(\.\d+)?([-+~.][\w.+~-]*)?/.exec(output)?.[0]
 }
 
+/** Runs TOOL as the table says to ask its version: whether it is there, and what it printed. */
+export async function probeTool(tool: HostTool): Promise<{found: boolean; output: string}> {
+  const result = await execa(tool.command, tool.versionArgs, {reject: false, all: true, timeout: 10_000})
+  return {found: !(result as {code?: string}).code?.startsWith('ENOENT'), output: result.all ?? ''}
+}
+
 /** Whether each host tool and firmware file of the table is there, and its version. */
 export async function probeHostTools(): Promise<ToolStatus[]> {
   const {tools, files} = hostRequirements([...ARCHITECTURES])
   const probed = await Promise.all(
     tools.map(async (tool): Promise<ToolStatus> => {
-      // Probing is the point here: the table's own programs, run as doctor's checks.
-      const result = await execa(tool.command, tool.versionArgs, {reject: false, all: true, timeout: 10_000})
-      const found = !(result as {code?: string}).code?.startsWith('ENOENT')
-      return {name: tool.command, package: tool.package, neededFor: tool.neededFor, found, version: found ? firstVersion(result.all ?? '') : undefined, optional: tool.optional ?? false}
+      const {found, output} = await probeTool(tool)
+      return {name: tool.command, package: tool.package, neededFor: tool.neededFor, found, version: found ? firstVersion(output) : undefined, optional: tool.optional ?? false}
     }),
   )
   const present = await Promise.all(

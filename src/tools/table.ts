@@ -50,6 +50,19 @@ function bootTools(arch: Architecture, boot: BootModel, native: boolean): {tools
   }
 }
 
+/**
+ * What composing trees of another architecture needs: its qemu-user
+ * emulator (registered with binfmt_misc by the package, see
+ * sandbox/binfmt.ts) and arch-test, which mmdebstrap runs to see that it works.
+ */
+export function foreignTools(arch: Architecture): HostTool[] {
+  const neededFor = `composing ${arch.debian} trees`
+  return [
+    {command: `${arch.qemuUser}-static`, package: 'qemu-user-static', versionArgs: ['--version'], neededFor, optional: true},
+    {command: 'arch-test', package: 'arch-test', versionArgs: ['-n', arch.debian], neededFor, optional: true},
+  ]
+}
+
 /** The tools and files for this host: everything native, and (optional) what the other bootable architectures need. */
 export function hostRequirements(arches: Architecture[]): {tools: HostTool[]; files: HostFile[]} {
   const host = hostArchitecture()
@@ -57,8 +70,9 @@ export function hostRequirements(arches: Architecture[]): {tools: HostTool[]; fi
   const files: HostFile[] = []
   for (const arch of arches) {
     if (!arch.boot) continue
-    const needs = bootTools(arch, arch.boot, arch.debian === host.debian)
-    tools.push(...needs.tools)
+    const native = arch.debian === host.debian
+    const needs = bootTools(arch, arch.boot, native)
+    tools.push(...needs.tools, ...(native ? [] : foreignTools(arch)))
     files.push(...needs.files)
   }
   return {tools, files}

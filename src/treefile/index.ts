@@ -14,7 +14,7 @@ export function describeTreefile(name: string, resolved: ResolvedTreefile): stri
   return `${name}: valid: ref ${resolved.treefile.ref}, ${resolved.packages.length} packages, ${resolved.treefile.repos.length} repos, ${resolved.treefiles.length} treefile(s) merged`
 }
 
-import {AptOstreeError, formatLocation, type SourceLocation} from '../errors.js'
+import {AptOstreeError, ExitCode, formatLocation, type SourceLocation} from '../errors.js'
 import {fileStart, locate, pointer, type Located} from './location.js'
 
 /** Where a part of the treefile was written, e.g. originOf(resolved, 'units', 2). */
@@ -24,5 +24,10 @@ export function originOf(resolved: ResolvedTreefile, ...segments: Array<string |
 
 /** A compose failure caused by a treefile value: located, exit 1. */
 export function failureAt(origin: SourceLocation, message: string, details: string[] = []): AptOstreeError {
-  return new AptOstreeError(`${formatLocation(origin)}: ${message}`, 1, details)
+  return new AptOstreeError(`${formatLocation(origin)}: ${message}`, ExitCode.failed, details)
+}
+
+/** A treefile value that cannot work whatever the archive does (bad input): located, exit 2. */
+export function usageErrorAt(origin: SourceLocation, message: string): AptOstreeError {
+  return new AptOstreeError(`${formatLocation(origin)}: ${message}`, ExitCode.usage)
 }

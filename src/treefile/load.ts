@@ -1,6 +1,6 @@
 import {realpath} from 'node:fs/promises'
 import path from 'node:path'
-import {hostArchitecture} from '../arch.js'
+import {architectureNamed, hostArchitecture} from '../arch.js'
 import {TreefileError, type Diagnostic} from '../errors.js'
 import {ConditionError, evaluateCondition, type VariableValue} from './conditions.js'
 import {fileStart, locate, pointer, type Located, type Origins} from './location.js'
@@ -171,7 +171,7 @@ export interface LoadOptions {
  */
 export async function loadTreefile(file: string, options: LoadOptions = {}): Promise<ResolvedTreefile> {
   const absolute = path.resolve(file)
-  const arch = options.arch ?? hostArchitecture().debian
+  const arch = options.arch === undefined ? hostArchitecture().debian : architectureNamed(options.arch).debian
   const loader = new Loader(arch)
   const tree = await loader.load(absolute, undefined, [], {})
   if (!tree) throw new TreefileError(sortDiagnostics(loader.diagnostics))
