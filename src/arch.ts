@@ -55,13 +55,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
       qemu: 'qemu-system-x86_64',
       qemuPackage: 'qemu-system-x86',
       machine: 'q35',
-      // Without the TSC-deadline timer the guest's kernel programs its local
-      // APIC timer in one-shot mode. With it, on a loaded host, an emulated
-      // guest now and then went idle for good after the login prompt: QEMU
-      // used no CPU, logind and e2scrub_reap.service never started (3 of 4
-      // bookworm boots beside two busy loops; 0 of 2 with it off, 74 and
-      // 134 s to multi-user.target).
-      emulatedCpu: 'max,tsc-deadline=off',
+      emulatedCpu: 'max',
       firmwareCode: '/usr/share/OVMF/OVMF_CODE_4M.fd',
       firmwareVars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
       firmwarePackage: 'ovmf',

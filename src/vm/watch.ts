@@ -33,11 +33,11 @@ export interface BootReport {
   failure?: string
   /**
    * The login prompt came but the target did not within STALL_MS: a job
-   * never finished. Seen under software emulation on a loaded host (trixie's
-   * getty.target never reached, bookworm's e2scrub_reap.service never
-   * started), where the guest went idle for good; the amd64 model's CPU
-   * without the TSC-deadline timer ended what was measured of it. A fresh
-   * boot of the same disk reached the target: the retry stays as a net.
+   * never finished. Seen under software emulation on a loaded host: trixie's
+   * getty.target never reached; bookworm's systemd-logind and
+   * e2scrub_reap.service (CPU class idle) never done, each time just after
+   * the guest loaded kvm_amd and powernow_k8 for the emulated CPU. A fresh
+   * boot of the same disk mostly reaches the target.
    */
   stalled?: boolean
 }
