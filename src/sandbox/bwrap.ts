@@ -3,6 +3,7 @@ import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
 import {isWithin} from '../fs.js'
 import {run, type RunOptions, type RunResult} from '../tools/exec.js'
+import {BINFMT_MISC} from './binfmt.js'
 import type {BuildNamespace} from './namespace.js'
 
 /** A PATH that finds the tree's own tools first; usrmerge makes /bin and /sbin links. */
@@ -32,7 +33,6 @@ export interface SandboxOptions extends RunOptions {
   hostBinfmt?: boolean
 }
 
-const BINFMT = '/proc/sys/fs/binfmt_misc'
 /** Where a job with hostBinfmt finds the host's binfmt_misc until it binds it into its own /proc. */
 const HOST_BINFMT = '/run/host-binfmt_misc'
 
@@ -162,7 +162,7 @@ export class HostSandbox implements Sandbox {
         '--perms', '0755', '--dir', path.posix.dirname(SANDBOX_CACHE),
         '--bind', this.cacheDir, SANDBOX_CACHE,
         ...(options.readOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
-        ...(options.hostBinfmt ? ['--ro-bind', BINFMT, HOST_BINFMT] : []),
+        ...(options.hostBinfmt ? ['--ro-bind', BINFMT_MISC, HOST_BINFMT] : []),
         // The root itself (bwrap's tmpfs holding the mount points) read-only too.
         '--remount-ro', '/',
         '--unshare-net',
@@ -178,7 +178,7 @@ export class HostSandbox implements Sandbox {
         'unshare', '--pid', '--fork', '--mount', '--mount-proc', '--kill-child', '--',
         // The fresh /proc has an empty binfmt_misc: a bwrap that keeps the
         // whole view binds the host's over it.
-        ...(options.hostBinfmt ? ['bwrap', '--dev-bind', '/', '/', '--ro-bind', HOST_BINFMT, BINFMT, '--'] : []),
+        ...(options.hostBinfmt ? ['bwrap', '--dev-bind', '/', '/', '--ro-bind', HOST_BINFMT, BINFMT_MISC, '--'] : []),
         ...command,
       ]
       return await run('bwrap', args, {label: command[0], ...options, passFds: fds})
