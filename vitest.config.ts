@@ -8,10 +8,11 @@ const integrationTimeouts = {testTimeout: 30 * 60_000, hookTimeout: 30 * 60_000}
 // reuse each other's bootstrapped trees there.
 const sharedCache = ['test/compose/tree.int.test.ts', 'test/vm/*.int.test.ts', 'test/treefiles/*.int.test.ts']
 
-// The files that boot the most come last in their lane: under software
-// emulation a loaded host now and then stalls a boot (bookworm's most of
-// all, see BootReport.stalled in src/vm/watch.ts), and by then the other
-// lane, whose files take less time, is done.
+// The bookworm boot (in the treefile family) comes last in its lane: under
+// software emulation a loaded host now and then stalls a boot, bookworm's
+// most of all (see BootReport.stalled in src/vm/watch.ts), and the later it
+// runs, the more of the other lane is done. Measured: not all of it (the
+// last run's bookworm boot began while the other lane ran its examples).
 const BOOTS_LAST = ['test/treefiles/family.int.test.ts']
 
 class BootsLast extends BaseSequencer {

@@ -1,4 +1,4 @@
-import {hostArchitecture, type Architecture, type BootModel} from '../arch.js'
+import {isForeign, type Architecture, type BootModel} from '../arch.js'
 import {AptOstreeError} from '../errors.js'
 
 /**
@@ -65,12 +65,11 @@ export function foreignTools(arch: Architecture): HostTool[] {
 
 /** The tools and files for this host: everything native, and (optional) what the other bootable architectures need. */
 export function hostRequirements(arches: Architecture[]): {tools: HostTool[]; files: HostFile[]} {
-  const host = hostArchitecture()
   const tools = [...CORE_TOOLS]
   const files: HostFile[] = []
   for (const arch of arches) {
     if (!arch.boot) continue
-    const native = arch.debian === host.debian
+    const native = !isForeign(arch.debian)
     const needs = bootTools(arch, arch.boot, native)
     tools.push(...needs.tools, ...(native ? [] : foreignTools(arch)))
     files.push(...needs.files)
