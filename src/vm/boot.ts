@@ -5,6 +5,7 @@ import {Workspace} from '../workspace.js'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {deployCommit} from './deploy.js'
+import {addToDeploymentEtc, bootReport, bootReportFiles, targetName} from './guest-report.js'
 import {makeRootImage, ROOT_LABEL} from './disk.js'
 import {chooseAccelerator, firmwareVars, qemuCommand, type BootMethod} from './qemu.js'
 import {resolveSource, type DeploySource} from './source.js'
@@ -32,6 +33,8 @@ export interface BootResult extends BootReport {
   command?: string[]
 }
 
+const DEFAULT_TARGET = 'multi-user.target'
+
 /** Disk image formats QEMU is told about, by file name. */
 export function diskFormatOf(file: string): 'raw' | 'qcow2' {
   return file.endsWith('.qcow2') ? 'qcow2' : 'raw'
@@ -46,6 +49,7 @@ export function diskFormatOf(file: string): 'raw' | 'qcow2' {
  */
 export async function bootSystem(options: BootOptions): Promise<BootResult> {
   const {source} = options
+  if (options.target !== undefined) targetName(options.target, '--target')
   if ('disk' in source && !(await pathExists(source.disk))) throw new AptOstreeError(`${source.disk}: no such disk image`)
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'vm-boot')
   const run = {log: workspace.log, signal: workspace.signal}
@@ -67,9 +71,10 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       const resolved = await resolveSource(source, workspace, progress)
       commit = resolved.commit
       arch = architectureNamed(resolved.architecture)
-      target ??= resolved.defaultTarget
+      target ??= targetName(resolved.defaultTarget ?? DEFAULT_TARGET, "the commit's default-target")
       progress('deploying with the target\'s ostree')
       const deployment = await deployCommit({repo: resolved.repo.path, commit: commit!, origin: resolved.origin, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw']}, workspace)
+      await addToDeploymentEtc(deployment, bootReportFiles(target), workspace)
       progress('making the disk image')
       disk = path.join(workspace.workDir, 'root.img')
       await makeRootImage(deployment.sysroot, disk, workspace.sandbox, run)
@@ -77,12 +82,12 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       method = {kind: 'kernel', kernel: path.join(bootDir, deployment.entry.linux), initrd: path.join(bootDir, deployment.entry.initrd), append: deployment.entry.options}
       progress(`booting ${deployment.entry.title}`)
     }
-    target ??= 'multi-user.target'
+    target ??= DEFAULT_TARGET
     const model = bootModel(arch)
     const {accelerator, reason} = await chooseAccelerator(arch, workspace.signal)
     progress(reason)
     const diskFormat = diskFormatOf(disk)
-    const report = await bootRetryingStall({model, method, disk, diskFormat, accelerator, target, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine}, {progress})
+    const report = await bootRetryingStall({model, method, disk, diskFormat, accelerator, target, guestReport: bootReport, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine}, {progress})
     const kept = options.keep ? await keepDisk(workspace, method, disk) : undefined
     const command = kept ? qemuCommand({...kept, model, diskFormat, accelerator}) : undefined
     return {...report, commit, target, accelerator, consoleLog, command}

@@ -1,7 +1,10 @@
+import {FAILED_UNITS, guestUnitFiles, reportedFailedUnits, sayFunction, type GuestFile} from './guest-report.js'
+
 /**
  * What `vm upgrade` puts into the throwaway deployment's /etc (never into
  * the image): a unit that runs once the machine reached multi-user.target,
- * and its script. The script reports on the console in lines
+ * and its script. The script reports through the kernel log
+ * (guest-report.ts) in lines
  * `apt-ostree-upgrade-check: KEY=VALUE ...` and moves the machine along:
  *
  *   boot 1, 3, ... (REV): note what runs; on boot 1 change an /etc file
@@ -18,7 +21,6 @@
 export const CHECK_PREFIX = 'apt-ostree-upgrade-check:'
 /** The file system label of the disk holding the repo. */
 export const UPDATES_LABEL = 'apt-ostree-upd'
-const UNIT = 'apt-ostree-upgrade-check.service'
 /** The line a locally changed /etc file gets: the upgrade must keep it. */
 const LOCAL_LINE = 'apt-ostree-upgrade-check: a local change'
 
@@ -27,13 +29,13 @@ function checkScript(cycles: number): string {
   return `#!/bin/sh
 # apt-ostree vm upgrade's check (see the unit); it runs as root on a test machine.
 set -u
-say() { echo "${CHECK_PREFIX} $*" > /dev/console; }
+${sayFunction(CHECK_PREFIX)}
 state=/var/lib/apt-ostree-upgrade-check
 mkdir -p "$state"
 boot=$(( $(cat "$state/boots" 2>/dev/null || echo 0) + 1 ))
 echo "$boot" > "$state/boots"
 booted=$(ostree admin status | sed -n 's/^\\* [^ ]* \\([0-9a-f]\\{64\\}\\)\\..*/\\1/p')
-failed=$(systemctl list-units --failed --plain --no-legend | awk '{print $1}' | paste -sd, -)
+${FAILED_UNITS}
 say "boot=$boot booted=$booted failed=\${failed:-none}"
 journalctl -b -p err -q -o short-monotonic --no-pager | head -n 20 | while IFS= read -r line; do say "err=$line"; done
 now() { cut -d' ' -f1 /proc/uptime; }
@@ -75,31 +77,18 @@ systemctl reboot
 `
 }
 
-const UNIT_TEXT = `[Unit]
-Description=apt-ostree vm upgrade check
-After=multi-user.target
-ConditionPathExists=/etc/apt-ostree-upgrade-check/check.sh
-
-[Service]
-Type=oneshot
-ExecStart=/bin/sh /etc/apt-ostree-upgrade-check/check.sh
-
-[Install]
-WantedBy=multi-user.target
-`
-
-/** The files to add under the deployment's /etc: relative path → content, or a link target. */
-export function checkFiles(cycles: number): Array<{path: string; content?: string; link?: string}> {
-  return [
-    {path: 'apt-ostree-upgrade-check/check.sh', content: checkScript(cycles)},
-    {path: `systemd/system/${UNIT}`, content: UNIT_TEXT},
-    {path: `systemd/system/multi-user.target.wants/${UNIT}`, link: `../${UNIT}`},
-  ]
+/** The files to add under the deployment's /etc. */
+export function checkFiles(cycles: number): GuestFile[] {
+  return guestUnitFiles('apt-ostree-upgrade-check', 'apt-ostree vm upgrade check', 'multi-user.target', checkScript(cycles))
 }
 
-/** The check's first line of a boot (`boot=N ...`): it runs after multi-user.target, so the target was reached. */
-export function isCheckReport(line: string): boolean {
-  return line.includes(`${CHECK_PREFIX} boot=`)
+/**
+ * The failed units of the check's first line of a boot (`boot=N ... failed=...`),
+ * or undefined for any other line. The check runs after multi-user.target, so
+ * that line means the target was reached.
+ */
+export function checkReport(line: string): string[] | undefined {
+  return line.includes(`${CHECK_PREFIX} boot=`) ? (reportedFailedUnits(line) ?? []) : undefined
 }
 
 /** One boot's report lines, as KEY → values (err, upgrade-output and rollback-output repeat). */

@@ -1,4 +1,3 @@
-import {mkdir, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {bootModel} from '../arch.js'
 import {UsageError} from '../errors.js'
@@ -7,8 +6,9 @@ import {hostRunner} from '../tools/exec.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {Workspace} from '../workspace.js'
 import {buildDisk} from './disk-image.js'
+import {addToDeploymentEtc} from './guest-report.js'
 import {chooseAccelerator, firmwareVars} from './qemu.js'
-import {checkFiles, isCheckReport, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
+import {checkFiles, checkReport, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
 import {bootRetryingStall, type BootReport} from './watch.js'
 
 export interface UpgradeOptions {
@@ -111,19 +111,7 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
         kargs: [],
         raw: disk,
         progress,
-        beforeImage: async (deployment) => {
-          // Into the deployment's /etc, as the build namespace's root: the machine's root owns it.
-          const staged = await workspace.ownedDirectory(path.join(workspace.workDir, 'check'))
-          for (const file of checkFiles(options.cycles)) {
-            await mkdir(path.join(staged, path.dirname(file.path)), {recursive: true})
-            if (file.link) await symlink(file.link, path.join(staged, file.path))
-            else await writeFile(path.join(staged, file.path), file.content!, {mode: 0o644})
-          }
-          const {sandbox} = workspace
-          await sandbox.run(['cp', '-r', '--no-preserve=ownership', `${sandbox.inside(staged)}/.`, sandbox.inside(path.join(deployment.root, 'etc'))], {label: 'the check into /etc', log: workspace.log, signal: workspace.signal})
-          // Its files are the host's: the sandbox, which removes the work dir, could not.
-          await rm(staged, {recursive: true, force: true})
-        },
+        beforeImage: (deployment) => addToDeploymentEtc(deployment, checkFiles(options.cycles), workspace),
       },
       workspace,
     )
@@ -154,9 +142,7 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
           extraDisks: [updates],
           accelerator,
           target: 'multi-user.target',
-          // The check runs after multi-user.target: its first line says the target was reached, also when
-          // systemd's own "Reached target" line did not make it to the console (seen on a loaded host).
-          reachedLine: isCheckReport,
+          guestReport: checkReport,
           timeoutSeconds: options.timeoutSeconds,
           consoleLog,
           signal: workspace.signal,

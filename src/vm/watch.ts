@@ -11,8 +11,12 @@ import {qemuCommand, type MachineSpec} from './qemu.js'
 export interface BootOptions extends MachineSpec {
   /** The unit whose "Reached target" line means success. */
   target: string
-  /** Another console line that means the target was reached: vm upgrade's check, a unit ordered after it, reporting. */
-  reachedLine?: (line: string) => boolean
+  /**
+   * A line of the tool's own unit ordered after the target (guest-report.ts):
+   * the units systemd lists as failed then, or undefined for any other line.
+   * Such a line also means the target was reached.
+   */
+  guestReport?: (line: string) => string[] | undefined
   timeoutSeconds: number
   consoleLog: string
   signal: AbortSignal
@@ -32,12 +36,11 @@ export interface BootReport {
   /** Why the boot did not reach the target, when it did not. */
   failure?: string
   /**
-   * The login prompt came but the target did not within STALL_MS: a job
-   * never finished. Seen under software emulation on a loaded host: trixie's
-   * getty.target never reached; bookworm's systemd-logind and
-   * e2scrub_reap.service (CPU class idle) never done, each time just after
-   * the guest loaded kvm_amd and powernow_k8 for the emulated CPU. A fresh
-   * boot of the same disk mostly reaches the target.
+   * The login prompt came but the target did not within STALL_MS. With the
+   * tool's own unit reporting (guest-report.ts) a job really never finished;
+   * a disk booted as it is has only systemd's status lines, and the console
+   * can lose those around the serial getty's start. Either way one more boot
+   * of the same disk is worth trying.
    */
   stalled?: boolean
 }
@@ -55,7 +58,8 @@ function waitingFor(jobs: PendingJobs): string {
 
 /**
  * Boot under QEMU, the console on the serial port, and watch it: success is
- * the target's "Reached target" line with no "[FAILED]" line.
+ * the target's "Reached target" line or the guest's report, and no failed
+ * unit (the report's list, or the "[FAILED]" lines).
  */
 export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   const log = createWriteStream(options.consoleLog)
@@ -104,7 +108,10 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
       const cmdline = /Kernel command line: (.*)$/.exec(line)
       if (cmdline && !report.kernelCommandLine) report.kernelCommandLine = cmdline[1]
       watchForStall(line)
-      if (!report.reached && (line.includes(`Reached target ${options.target}`) || options.reachedLine?.(line))) {
+      const guestFailed = options.guestReport?.(line)
+      // systemd's list, not the "[FAILED]" lines seen so far: those may miss a unit, or name one restarted since.
+      if (guestFailed) report.failedUnits = [...guestFailed]
+      if (!report.reached && (line.includes(`Reached target ${options.target}`) || guestFailed)) {
         clearTimeout(stall)
         report.reached = true
         report.seconds = Math.round((performance.now() - start) / 100) / 10

@@ -21,6 +21,7 @@ describe('vm boot and compose disk-image refuse', () => {
   })
 
   it.each([
+    [['vm', 'boot', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '--target', 'multi-user.target;reboot'], 2, '--target "multi-user.target;reboot": not a systemd target (NAME.target)'],
     [['vm', 'boot', '/nonexistent/disk.qcow2'], 1, '/nonexistent/disk.qcow2: no such disk image'],
     [['vm', 'boot', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal'], 1, '/nonexistent/repo: not an OSTree repo'],
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', 'out/x.raw', '--size', '100M'], 2, '--size 100M is too small: a bootable disk needs at least 512M'],

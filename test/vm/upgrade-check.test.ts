@@ -3,12 +3,12 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, test} from 'vitest'
-import {checkFiles, isCheckReport, parseCheckLines} from '../../src/vm/upgrade-check.js'
+import {checkFiles, checkReport, parseCheckLines} from '../../src/vm/upgrade-check.js'
 
 describe('the upgrade check in the guest', () => {
   test('is a shell script sh reads, a unit wanted by multi-user.target, and powers off after 2 × cycles + 1 boots', async () => {
     const files = checkFiles(2)
-    const script = files.find((file) => file.path.endsWith('check.sh'))!.content!
+    const script = files.find((file) => file.path.endsWith('run.sh'))!.content!
     const scratch = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-check-'))
     try {
       writeFileSync(path.join(scratch, 'check.sh'), script)
@@ -42,7 +42,8 @@ describe('the upgrade check in the guest', () => {
 })
 
 test("the check's first line of a boot counts as reaching multi-user.target (the unit runs after it); its other lines do not", () => {
-  expect(isCheckReport('apt-ostree-upgrade-check: boot=1 booted=48a443ea failed=none')).toBe(true)
-  expect(isCheckReport('apt-ostree-upgrade-check: upgrade-exit=0 upgrade-start=211.61 upgrade-end=251.50')).toBe(false)
-  expect(isCheckReport('[  OK  ] Reached target getty.target - Login Prompts.')).toBe(false)
+  expect(checkReport('[   61.5] apt-ostree-upgrade-check: boot=1 booted=48a443ea failed=none')).toEqual([])
+  expect(checkReport('apt-ostree-upgrade-check: boot=2 booted=48a443ea failed=a.service,b.mount')).toEqual(['a.service', 'b.mount'])
+  expect(checkReport('apt-ostree-upgrade-check: upgrade-exit=0 upgrade-start=211.61 upgrade-end=251.50')).toBeUndefined()
+  expect(checkReport('[  OK  ] Reached target getty.target - Login Prompts.')).toBeUndefined()
 })

@@ -9,7 +9,7 @@ import {bootSystem} from '../../vm/boot.js'
 export default class VmBoot extends BaseCommand<typeof VmBoot> {
   static summary = 'Boot a commit, an image or a disk image under QEMU and check it reaches its target.'
   static description =
-    'A commit (REF with --repo) or an image (any transport) is deployed with the target\'s own ostree into a fresh sysroot, made an ext4 disk and booted with its kernel; a disk image (.raw, .img, .qcow2, as compose disk-image writes) boots through UEFI firmware (OVMF; AAVMF for arm64). The machine is of the commit\'s architecture (a disk is taken to be the host\'s); KVM is used when it runs guests of the host\'s architecture, software emulation otherwise. The serial console is watched; exit 0 only when the target is reached with no failed unit.'
+    'A commit (REF with --repo) or an image (any transport) is deployed with the target\'s own ostree into a fresh sysroot, made an ext4 disk and booted with its kernel; a disk image (.raw, .img, .qcow2, as compose disk-image writes) boots through UEFI firmware (OVMF; AAVMF for arm64). The machine is of the commit\'s architecture (a disk is taken to be the host\'s); KVM is used when it runs guests of the host\'s architecture, software emulation otherwise. The serial console is watched; a deployed commit or image also gets one unit in its throwaway /etc (never in the image) that reports, once the target is reached, the units systemd lists as failed. Exit 0 only when the target is reached with no failed unit.'
   static examples = [
     '<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal',
     '<%= config.bin %> <%= command.id %> oci-archive:out/minimal.ociarchive',
