@@ -20,6 +20,7 @@ export const composeFlags = {
   'force-nocache': Flags.boolean({description: 'Build even when the inputs did not change, and do not reuse a cached bootstrapped tree.'}),
   'write-commitid-to': Flags.string({description: 'Write the commit checksum to this file.'}),
   'write-composejson-to': Flags.string({description: 'Write the compose result (ref, commit, parent, version, packages, diff) as JSON to this file.'}),
+  'write-lockfile-to': Flags.string({description: 'Write a lockfile (schemas/lockfile.schema.json) to this file: every installed package with its version, architecture and .deb sha256, and each repo suite\'s InRelease sha256 and Date. The same compose writes the same bytes.'}),
   'add-metadata-string': Flags.string({description: 'Commit metadata KEY=VALUE (repeatable); wins over the treefile\'s.', multiple: true}),
   'add-metadata-from-json': Flags.string({description: 'Commit metadata from a JSON object file.'}),
   'source-date-epoch': Flags.integer({description: 'Timestamp of the commit and files (default: $SOURCE_DATE_EPOCH, else the newest Date of the repos\' InRelease).', min: 0}),
@@ -95,5 +96,6 @@ export async function composeOptions(flags: ComposeFlagValues, resolved: Resolve
     extraMetadata: await parseMetadataFlags(flags),
     writeCommitidTo: flags['write-commitid-to'],
     writeComposejsonTo: flags['write-composejson-to'],
+    writeLockfileTo: flags['write-lockfile-to'],
   }
 }

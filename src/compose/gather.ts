@@ -3,7 +3,7 @@ import {fetchReleases} from '../archive/releases.js'
 import type {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {allSettledOrFirstFailure} from '../settle.js'
-import {TOOL_VERSION} from '../version.js'
+import {TOOL_VERSION, toolCodeDigest} from '../version.js'
 import type {JobContext, Workspace} from '../workspace.js'
 import {copiedKeyrings, type InputFiles, snapshotInputs} from './inputs.js'
 import type {ParentCommit, PlanInputs} from './plan.js'
@@ -42,9 +42,10 @@ export interface Gathered {
 export async function gatherPlanInputs(resolved: ResolvedTreefile, workspace: Workspace, context: JobContext, options: GatherOptions): Promise<Gathered> {
   const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
   const keyrings = copiedKeyrings(resolved, files)
-  const [releases, parent] = await allSettledOrFirstFailure([
+  const [releases, parent, toolCode] = await allSettledOrFirstFailure([
     fetchReleases(resolved, keyrings, {...context, scratch: workspace.workDir}),
     readParent(options.repo, resolved.treefile.ref),
+    toolCodeDigest(),
   ])
   return {
     files,
@@ -56,6 +57,7 @@ export async function gatherPlanInputs(resolved: ResolvedTreefile, workspace: Wo
       sourceDateEpoch: options.sourceDateEpoch,
       extraMetadata: options.extraMetadata,
       toolVersion: TOOL_VERSION,
+      toolCode,
       now: new Date(),
       forceNocache: options.forceNocache,
     },

@@ -12,6 +12,7 @@ export interface ComposeOutputs {
   repo?: string
   writeCommitidTo?: string
   writeComposejsonTo?: string
+  writeLockfileTo?: string
 }
 
 /**
@@ -30,7 +31,7 @@ export async function checkOutputs(options: ComposeOutputs): Promise<void> {
     }
     if (!info) await assertWritable(path.join(repo, 'config'), `--repo ${options.repo}`)
   }
-  for (const [flag, file] of [['--write-commitid-to', options.writeCommitidTo], ['--write-composejson-to', options.writeComposejsonTo]] as const) {
+  for (const [flag, file] of [['--write-commitid-to', options.writeCommitidTo], ['--write-composejson-to', options.writeComposejsonTo], ['--write-lockfile-to', options.writeLockfileTo]] as const) {
     if (!file) continue
     if ((await stat(file).catch(() => undefined))?.isDirectory()) throw new UsageError(`${flag} ${file}: is a directory`)
     await assertWritable(file, `${flag} ${file}`)

@@ -9,6 +9,7 @@ import {Lock} from '../lock.js'
 import {allSettledOrFirstFailure} from '../settle.js'
 import {Workspace} from '../workspace.js'
 import {gatherPlanInputs} from './gather.js'
+import {lockfileOf, renderLockfile} from './lockfile.js'
 import {copiedKeyrings, type InputFiles, treefileWithCopies} from './inputs.js'
 import {plan, type Plan} from './plan.js'
 import type {Reporter} from './reporter.js'
@@ -31,6 +32,8 @@ export interface ComposeTreeOptions {
   extraMetadata: Record<string, string>
   writeCommitidTo?: string
   writeComposejsonTo?: string
+  /** Write the lockfile of what the commit holds (lockfile.ts) to this file. */
+  writeLockfileTo?: string
   /** Signing and static deltas, after the commit lands in --repo. */
   publish: PublishOptions
 }
@@ -210,6 +213,11 @@ export async function composeTree(unchecked: ComposeTreeOptions, reporter: Repor
       : await runStages(options, planned, files, repos, workspace, reporter).then((composed) => ({...composed, timings: {plan: planSeconds, ...composed.timings}}))
     if (options.writeCommitidTo) await writeOutput(options.writeCommitidTo, result.commit)
     if (options.writeComposejsonTo) await writeOutput(options.writeComposejsonTo, JSON.stringify(result, null, 2) + '\n')
+    if (options.writeLockfileTo) {
+      const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+      const lockfile = await lockfileOf(result.packages, planned.releases, options.resolved, store, workspace.job(() => undefined, (message) => reporter.warn(message)))
+      await writeOutput(options.writeLockfileTo, renderLockfile(lockfile))
+    }
     return result
   } catch (error) {
     throw workspace.interrupted(error)

@@ -26,6 +26,7 @@ beforeAll(async () => {
     releases: [release(1767225600)],
     extraMetadata: {},
     toolVersion: '1.0.0',
+    toolCode: 'c'.repeat(64),
     now: new Date('2026-12-01T10:00:00Z'),
     forceNocache: false,
   }
@@ -66,6 +67,10 @@ describe('plan', () => {
     expect(newArchive.bootstrapHash).not.toBe(first.bootstrapHash)
     expect(plan({...inputs, sourceDateEpoch: 1}).inputHash).not.toBe(first.inputHash)
     expect(plan({...inputs, toolVersion: '1.0.1'}).inputHash).not.toBe(first.inputHash)
+    // Changed code at the same version is another tool; the cached bootstrapped tree, checked by its digest, stays.
+    const changedCode = plan({...inputs, toolCode: 'd'.repeat(64)})
+    expect(changedCode.inputHash).not.toBe(first.inputHash)
+    expect(changedCode.bootstrapHash).toBe(first.bootstrapHash)
   })
 
   test('--add-metadata-string version=... wins over the automatic version', () => {

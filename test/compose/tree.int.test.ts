@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -5,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {repoRoot, runCli, STACK_FRAME, type CliResult} from '../helpers/cli.js'
 import {execa} from 'execa'
 import {fsckProblems, RepoReader} from '../helpers/ostree.js'
+import {schemaErrors} from '../helpers/output-schema.js'
 import {closedPort} from '../helpers/ports.js'
 import {workDirs, workDirsSince} from '../helpers/work-dirs.js'
 
@@ -24,7 +26,7 @@ let composeJson: {commit: string; packages: string[]; version: string; inputhash
 const tree = new RepoReader(repo, ref)
 
 beforeAll(async () => {
-  first = await commit('keys.yaml', '--write-composejson-to', path.join(work, 'compose.json'), '--source-date-epoch', '1767225600')
+  first = await commit('keys.yaml', '--write-composejson-to', path.join(work, 'compose.json'), '--write-lockfile-to', path.join(work, 'lock.json'), '--source-date-epoch', '1767225600')
   if (first.exitCode !== 0) throw new Error(`compose failed:\n${first.stderr}`)
   composeJson = JSON.parse(readFileSync(path.join(work, 'compose.json'), 'utf8'))
 })
@@ -141,11 +143,34 @@ describe('compose tree: treefile keys', () => {
   })
 })
 
+describe('compose tree: the lockfile', () => {
+  test('lists each installed package with version, architecture and the digest of the .deb the cache holds; each suite with its InRelease', () => {
+    const lockfile = JSON.parse(readFileSync(path.join(work, 'lock.json'), 'utf8')) as {
+      packages: Record<string, {version: string; architecture: string; digest: string}>
+      metadata: {archives: Array<{repo: string; uri: string; suite: string; inrelease: string; date: string}>}
+    }
+    expect(schemaErrors('lockfile', lockfile)).toEqual([])
+    const locked = Object.entries(lockfile.packages).map(([name, pkg]) => `${name.split(':')[0]}=${pkg.version}:${pkg.architecture}`)
+    expect(locked.sort()).toEqual([...composeJson.packages].sort())
+    expect(Object.keys(lockfile.packages)).toEqual(Object.keys(lockfile.packages).sort())
+    for (const pkg of Object.values(lockfile.packages)) {
+      const stored = path.join(cacheDir, 'archive/sha256', pkg.digest.replace(/^sha256:/, ''))
+      expect(createHash('sha256').update(readFileSync(stored)).digest('hex')).toBe(pkg.digest.replace(/^sha256:/, ''))
+    }
+    const suites = lockfile.metadata.archives.map((archive) => `${archive.repo} ${archive.suite}`)
+    expect(suites).toEqual(expect.arrayContaining(['debian trixie', 'debian trixie-updates', 'debian-security trixie-security']))
+    expect(suites).toEqual([...new Set(suites)].sort())
+    for (const archive of lockfile.metadata.archives) expect(Date.parse(archive.date)).toBeGreaterThan(Date.parse('2025-01-01'))
+  })
+})
+
 describe('compose tree: reruns and faults', () => {
   test('an unchanged rerun prints "No apparent changes since previous commit" and runs no stage after the plan', async () => {
-    const rerun = await commit('keys.yaml', '--source-date-epoch', '1767225600')
+    const rerun = await commit('keys.yaml', '--source-date-epoch', '1767225600', '--write-lockfile-to', path.join(work, 'lock-again.json'))
     expect(rerun.exitCode).toBe(0)
     expect(rerun.stdout).toContain('No apparent changes since previous commit')
+    // The same compose, the same lockfile, byte for byte.
+    expect(readFileSync(path.join(work, 'lock-again.json'), 'utf8')).toBe(readFileSync(path.join(work, 'lock.json'), 'utf8'))
     expect(await tree.revParse()).toBe(composeJson.commit)
     expect(rerun.stderr).not.toMatch(/\[STARTED\] (bootstrap|customize|ostreeify|commit)/)
   })

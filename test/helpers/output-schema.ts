@@ -5,7 +5,12 @@ import {repoRoot} from './cli.js'
 
 /** The errors of a command's --json document against schemas/output/NAME.schema.json; [] when it conforms. */
 export function outputSchemaErrors(name: 'compose-tree' | 'compose-validate' | 'container-lint' | 'vm-boot', document: unknown): string[] {
-  const schema = JSON.parse(readFileSync(path.join(repoRoot, 'schemas/output', `${name}.schema.json`), 'utf8')) as object
+  return schemaErrors(`output/${name}`, document)
+}
+
+/** The errors of DOCUMENT against schemas/NAME.schema.json; [] when it conforms. */
+export function schemaErrors(name: string, document: unknown): string[] {
+  const schema = JSON.parse(readFileSync(path.join(repoRoot, 'schemas', `${name}.schema.json`), 'utf8')) as object
   const validate = new Ajv2020({allErrors: true, strict: true}).compile(schema)
   return validate(document) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}`)
 }
