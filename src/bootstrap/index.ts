@@ -2,6 +2,7 @@ import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {isForeign} from '../arch.js'
 import {archiveDirectory, describePackages, storeDebs, storeIndices, writeLocalArchive, type ArchiveStore, type IndexFile} from '../archive/capture.js'
+import {LOCK_PREFERENCES, lockDifferences, lockPreferences, type Lockfile} from '../archive/lockfile.js'
 import type {PackageFile} from '../archive/packages.js'
 import type {ReleaseState} from '../archive/releases.js'
 import {AptOstreeError, ExitCode, formatLocation, ToolError} from '../errors.js'
@@ -22,6 +23,15 @@ export interface BootstrapInput {
   sourceDateEpoch: number
   /** Its scratch directory (under the cache dir) holds the local archive and the sources and preferences files. */
   context: JobContext & {scratch: string}
+  /** Versions to hold the packages at (--lockfile). */
+  lock?: PackageLock
+}
+
+/** --lockfile: the merged lockfiles, their names, and --lockfile-strict. */
+export interface PackageLock {
+  lockfile: Lockfile
+  files: string[]
+  strict: boolean
 }
 
 /** A package of the resolved set, with the .deb the archive has for it. */
@@ -31,7 +41,8 @@ interface Prepared {
   selection: PackageSelection
   indices: IndexFile[]
   archive: string
-  preferences?: string
+  /** Host paths, all in one directory; the lock's are not kept in the tree. */
+  preferences: Array<{file: string; keep: boolean}>
 }
 
 /**
@@ -54,12 +65,16 @@ async function prepare(input: BootstrapInput, target: string): Promise<Prepared>
       keyring: (name) => (input.keyrings[name] ? sandbox.inside(input.keyrings[name]) : undefined),
     }),
   )
-  const text = excludePreferences(resolved)
-  let preferences: string | undefined
-  if (text) {
-    preferences = path.join(context.scratch, 'preferences.d', 'apt-ostree-exclude.pref')
-    await mkdir(path.dirname(preferences), {recursive: true})
-    await writeFile(preferences, text)
+  const preferences: Prepared['preferences'] = []
+  for (const [name, text, keep] of [
+    ['apt-ostree-exclude.pref', excludePreferences(resolved), true],
+    [LOCK_PREFERENCES, input.lock && lockPreferences(input.lock.lockfile), false],
+  ] as const) {
+    if (!text) continue
+    const file = path.join(context.scratch, 'preferences.d', name)
+    await mkdir(path.dirname(file), {recursive: true})
+    await writeFile(file, text)
+    preferences.push({file, keep})
   }
   const selection = {
     suite: resolved.treefile.repos[0].suites[0],
@@ -74,9 +89,14 @@ async function prepare(input: BootstrapInput, target: string): Promise<Prepared>
   return {selection, indices, archive, preferences}
 }
 
+/**
+ * apt's simulation of the install: the package set, checked against the
+ * lock when there is one (a locked version the repos no longer have; with
+ * strict, any difference), before anything is fetched or installed.
+ */
 async function simulate(input: BootstrapInput, prepared: Prepared): Promise<SimulatedPackage[]> {
   const lines: string[] = []
-  const preferences = prepared.preferences ? input.sandbox.inside(path.dirname(prepared.preferences)) : undefined
+  const preferences = prepared.preferences.length > 0 ? input.sandbox.inside(path.dirname(prepared.preferences[0].file)) : undefined
   // mmdebstrap makes its target even when it only simulates: one of its own.
   const selection = {...prepared.selection, target: input.sandbox.inside(path.join(input.context.scratch, 'simulated-root'))}
   await input.sandbox
@@ -92,7 +112,11 @@ async function simulate(input: BootstrapInput, prepared: Prepared): Promise<Simu
     .catch((error: unknown) => {
       throw locatePackageError(error, input.resolved)
     })
-  return parseSimulation(lines)
+  const packages = parseSimulation(lines)
+  const {lock} = input
+  const differences = lock ? lockDifferences(packages, lock.lockfile, lock.strict) : []
+  if (differences.length > 0) throw new AptOstreeError(`${lock!.strict ? '--lockfile-strict' : '--lockfile'} ${lock!.files.join(', ')}: ${differences.join('; ')}`)
+  return packages
 }
 
 /** `--dry-run`: the package set apt would install; only caches are written. */
@@ -121,7 +145,7 @@ export async function bootstrap(input: BootstrapInput, target: string): Promise<
     .run(
       mmdebstrapCommand({
         ...prepared.selection,
-        preferences: prepared.preferences ? input.sandbox.inside(prepared.preferences) : undefined,
+        preferences: prepared.preferences.map(({file, keep}) => ({file: input.sandbox.inside(file), keep})),
         keptSources: input.sandbox.inside(kept),
         keptSourcesName: '0000apt-ostree.sources',
       }),

@@ -2,6 +2,8 @@ import {readFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {Flags, type Interfaces} from '@oclif/core'
+import {loadLockfiles} from '../archive/lockfile.js'
+import type {PackageLock} from '../bootstrap/index.js'
 import {UsageError} from '../errors.js'
 import type {PublishOptions} from '../compose/publish.js'
 import type {ComposeTreeOptions} from '../compose/tree.js'
@@ -20,6 +22,8 @@ export const composeFlags = {
   'force-nocache': Flags.boolean({description: 'Build even when the inputs did not change, and do not reuse a cached bootstrapped tree.'}),
   'write-commitid-to': Flags.string({description: 'Write the commit checksum to this file.'}),
   'write-composejson-to': Flags.string({description: 'Write the compose result (ref, commit, parent, version, packages, diff) as JSON to this file.'}),
+  lockfile: Flags.string({description: 'Hold the packages at the versions this lockfile (as --write-lockfile-to writes) names (repeatable; for a package in several, the later file wins). A locked version the repos no longer have fails the compose, naming it.', multiple: true}),
+  'lockfile-strict': Flags.boolean({description: 'With --lockfile: fail when the resolved package set differs from the lockfile in any way (a package added, missing or at another version), naming each difference.'}),
   'write-lockfile-to': Flags.string({description: 'Write a lockfile (schemas/lockfile.schema.json) to this file: every installed package with its version, architecture and .deb sha256, and each repo suite\'s InRelease sha256 and Date. The same compose writes the same bytes.'}),
   'add-metadata-string': Flags.string({description: 'Commit metadata KEY=VALUE (repeatable); wins over the treefile\'s.', multiple: true}),
   'add-metadata-from-json': Flags.string({description: 'Commit metadata from a JSON object file.'}),
@@ -97,5 +101,16 @@ export async function composeOptions(flags: ComposeFlagValues, resolved: Resolve
     writeCommitidTo: flags['write-commitid-to'],
     writeComposejsonTo: flags['write-composejson-to'],
     writeLockfileTo: flags['write-lockfile-to'],
+    lock: await packageLock(flags),
   }
+}
+
+/** --lockfile and --lockfile-strict, the lockfiles read and checked. */
+export async function packageLock(flags: {lockfile?: string[]; 'lockfile-strict': boolean}): Promise<PackageLock | undefined> {
+  const files = flags.lockfile ?? []
+  if (files.length === 0) {
+    if (flags['lockfile-strict']) throw new UsageError('--lockfile-strict needs --lockfile FILE')
+    return undefined
+  }
+  return {lockfile: await loadLockfiles(files), files, strict: flags['lockfile-strict']}
 }

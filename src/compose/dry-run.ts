@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {ArchiveStore} from '../archive/capture.js'
 import {fetchReleases} from '../archive/releases.js'
-import {resolvePackageSet} from '../bootstrap/index.js'
+import {resolvePackageSet, type PackageLock} from '../bootstrap/index.js'
 import {checkForeignExecution} from '../sandbox/binfmt.js'
 import type {SimulatedPackage} from '../tools/mmdebstrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
@@ -16,7 +16,7 @@ import {copiedKeyrings, snapshotInputs} from './inputs.js'
  * resolves it (the repos checked, their indices, apt's simulation in the
  * sandbox), in a throwaway directory: nothing is written anywhere else.
  */
-export async function dryRun(resolved: ResolvedTreefile, warn: (message: string) => void): Promise<SimulatedPackage[]> {
+export async function dryRun(resolved: ResolvedTreefile, warn: (message: string) => void, lock?: PackageLock): Promise<SimulatedPackage[]> {
   await checkForeignExecution(resolved.arch)
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-dry-run-'))
   // The sandbox enters it as the build namespace's root, which mkdtemp's 0700 would keep out.
@@ -29,7 +29,7 @@ export async function dryRun(resolved: ResolvedTreefile, warn: (message: string)
       const keyrings = copiedKeyrings(resolved, files)
       const releases = await fetchReleases(resolved, keyrings, context)
       const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
-      return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sourceDateEpoch: 0, context})
+      return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sourceDateEpoch: 0, context, lock})
     } catch (error) {
       throw workspace.interrupted(await keepLog(error, workspace))
     } finally {

@@ -1,5 +1,7 @@
 import path from 'node:path'
+import {lockDigest} from '../archive/lockfile.js'
 import {fetchReleases} from '../archive/releases.js'
+import type {PackageLock} from '../bootstrap/index.js'
 import type {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {allSettledOrFirstFailure} from '../settle.js'
@@ -13,6 +15,7 @@ export interface GatherOptions {
   sourceDateEpoch?: number
   extraMetadata: Record<string, string>
   forceNocache: boolean
+  lock?: PackageLock
 }
 
 /** The ref's commit and what its metadata says, read once for the whole compose. */
@@ -58,6 +61,7 @@ export async function gatherPlanInputs(resolved: ResolvedTreefile, workspace: Wo
       extraMetadata: options.extraMetadata,
       toolVersion: TOOL_VERSION,
       toolCode,
+      lock: options.lock && lockDigest(options.lock.lockfile, options.lock.strict),
       now: new Date(),
       forceNocache: options.forceNocache,
     },

@@ -29,6 +29,8 @@ export interface PlanInputs {
   toolVersion: string
   /** sha256 of the tool's code (version.ts): in the input hash, not in the bootstrap hash, whose cache is checked by digest. */
   toolCode: string
+  /** The digest of --lockfile's lock (archive/lockfile.ts), when there is one: it changes what is installed. */
+  lock?: string
   /** The build date, for `<date:...>` in automatic versions. */
   now: Date
   /** `--force-nocache`: build even when the inputs did not change. */
@@ -61,14 +63,14 @@ export interface Plan {
  * The compose plan, a pure function of its inputs. The input hash covers the
  * canonical treefile, the bytes of every file it references, the InRelease
  * digest of every suite, SOURCE_DATE_EPOCH, the command-line metadata and
- * the tool's version and code; `metadata` is free-form and stays out, as in rpm-ostree.
+ * the tool's version and code, the lock; `metadata` is free-form and stays out, as in rpm-ostree.
  */
 export function plan(inputs: PlanInputs): Plan {
   const {resolved, releases, parent} = inputs
   const sourceDateEpoch = inputs.sourceDateEpoch ?? Math.max(0, ...releases.map((release) => release.date))
   const {metadata: _ignored, ...treefile} = printableTreefile(resolved)
   const releaseDigests = releases.map((release) => `${release.url} ${release.sha256}`)
-  const inputHash = sha256(canonicalJson({tool: inputs.toolVersion, toolCode: inputs.toolCode, treefile, files: inputs.fileDigests, releases: releaseDigests, sourceDateEpoch, extraMetadata: inputs.extraMetadata}))
+  const inputHash = sha256(canonicalJson({tool: inputs.toolVersion, toolCode: inputs.toolCode, lock: inputs.lock, treefile, files: inputs.fileDigests, releases: releaseDigests, sourceDateEpoch, extraMetadata: inputs.extraMetadata}))
   const t = resolved.treefile
   const bootstrapHash = sha256(
     canonicalJson({
@@ -84,6 +86,7 @@ export function plan(inputs: PlanInputs): Plan {
       documentation: t.documentation,
       langs: t['install-langs'] ?? null,
       sourceDateEpoch,
+      lock: inputs.lock,
     }),
   )
   const unchanged = !inputs.forceNocache && parent?.inputHash === inputHash

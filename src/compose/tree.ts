@@ -1,7 +1,8 @@
 import path from 'node:path'
 import {ArchiveStore} from '../archive/capture.js'
 import {RootfsCache} from '../bootstrap/cache.js'
-import {bootstrap} from '../bootstrap/index.js'
+import {bootstrap, resolvePackageSet, type PackageLock} from '../bootstrap/index.js'
+import type {SimulatedPackage} from '../tools/mmdebstrap.js'
 import {writeOutput} from '../fs.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
@@ -9,7 +10,7 @@ import {Lock} from '../lock.js'
 import {allSettledOrFirstFailure} from '../settle.js'
 import {Workspace} from '../workspace.js'
 import {gatherPlanInputs} from './gather.js'
-import {lockfileOf, renderLockfile} from './lockfile.js'
+import {lockfileOf, renderLockfile} from '../archive/lockfile.js'
 import {copiedKeyrings, type InputFiles, treefileWithCopies} from './inputs.js'
 import {plan, type Plan} from './plan.js'
 import type {Reporter} from './reporter.js'
@@ -32,8 +33,10 @@ export interface ComposeTreeOptions {
   extraMetadata: Record<string, string>
   writeCommitidTo?: string
   writeComposejsonTo?: string
-  /** Write the lockfile of what the commit holds (lockfile.ts) to this file. */
+  /** Write the lockfile of what the commit holds (archive/lockfile.ts) to this file. */
   writeLockfileTo?: string
+  /** Hold the packages at the lockfile's versions. */
+  lock?: PackageLock
   /** Signing and static deltas, after the commit lands in --repo. */
   publish: PublishOptions
 }
@@ -77,7 +80,7 @@ type CheckedOptions = ComposeTreeOptions & {publish: PublishOptions<CheckedSigni
  * bootstrap → customize → ostreeify → commit → publish, for a plan that has
  * something to do. Each stage is timed.
  */
-async function runStages(options: CheckedOptions, planned: Plan, files: InputFiles, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<ComposeResult> {
+async function runStages(options: CheckedOptions, planned: Plan, files: InputFiles, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<{result: ComposeResult; resolvedSet?: SimulatedPackage[]}> {
   const {sandbox} = workspace
   const root = path.join(workspace.workDir, 'rootfs')
   const timings: Record<string, number> = {}
@@ -93,6 +96,8 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
 
   const digester = async (insideRoot: string): Promise<string> => (await runWorker<{digest: string}>({kind: 'digest', root: insideRoot}, sandbox, {log: workspace.log, signal: workspace.signal})).digest
   const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), sandbox, digester)
+  // The package set apt resolved, when this compose bootstrapped (not when it reused a cached tree).
+  let resolvedSet: SimulatedPackage[] | undefined
   await timed('bootstrap', () =>
     reporter.stage('bootstrap', async ({progress, title}) => {
       const job = context(progress)
@@ -108,7 +113,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
       }
       const keyrings = copiedKeyrings(options.resolved, files)
       const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
-      await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sourceDateEpoch: planned.sourceDateEpoch, context: job}, root)
+      resolvedSet = await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sourceDateEpoch: planned.sourceDateEpoch, context: job, lock: options.lock}, root)
       progress('caching the bootstrapped tree')
       await cache.store(planned.bootstrapHash, root, job)
     }),
@@ -153,7 +158,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
       title(`commit ${committed.commit.slice(0, 12)} to ${planned.ref}`)
     }),
   )
-  return {
+  const result = {
     ref: planned.ref,
     repo: repos.target.path,
     commit: committed.commit,
@@ -166,6 +171,21 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
     timings,
     unchanged: false,
   }
+  return {result, resolvedSet}
+}
+
+/**
+ * --write-lockfile-to: the package set apt resolved (RESOLVED_SET, or
+ * resolved again the same way when the compose reused a cached tree or had
+ * nothing to do: the same indices give the same set), with each .deb's digest.
+ */
+async function writeLockfile(file: string, options: CheckedOptions, planned: Plan, files: InputFiles, resolvedSet: SimulatedPackage[] | undefined, workspace: Workspace, reporter: Reporter): Promise<void> {
+  const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+  const context = {...workspace.job(() => undefined, (message) => reporter.warn(message)), scratch: workspace.workDir}
+  const packages =
+    resolvedSet ??
+    (await resolvePackageSet({resolved: options.resolved, releases: planned.releases, keyrings: copiedKeyrings(options.resolved, files), store, sandbox: workspace.sandbox, sourceDateEpoch: planned.sourceDateEpoch, context, lock: options.lock}))
+  await writeOutput(file, renderLockfile(await lockfileOf(packages, planned.releases, options.resolved, store, context)))
 }
 
 /** What an unchanged compose reports: the parent, as it is. */
@@ -202,22 +222,17 @@ export async function composeTree(unchecked: ComposeTreeOptions, reporter: Repor
     const repos = await openRepos(options, workspace)
     const start = performance.now()
     const {planned, files} = await reporter.stage('plan', async ({progress, title}) => {
-      const gathered = await gatherPlanInputs(options.resolved, workspace, workspace.job(progress, (message) => reporter.warn(message)), {repo: repos.target, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, forceNocache: options.forceNocache})
+      const gathered = await gatherPlanInputs(options.resolved, workspace, workspace.job(progress, (message) => reporter.warn(message)), {repo: repos.target, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, forceNocache: options.forceNocache, lock: options.lock})
       const result = plan(gathered.inputs)
       title(result.unchanged ? 'plan: no apparent changes since previous commit' : `plan: input ${result.inputHash.slice(0, 12)}`)
       return {planned: result, files: gathered.files}
     })
     const planSeconds = Math.round((performance.now() - start) / 100) / 10
-    const result = planned.unchanged
-      ? unchangedResult(planned, repos.target, {plan: planSeconds})
-      : await runStages(options, planned, files, repos, workspace, reporter).then((composed) => ({...composed, timings: {plan: planSeconds, ...composed.timings}}))
+    const staged = planned.unchanged ? undefined : await runStages(options, planned, files, repos, workspace, reporter)
+    const result = staged ? {...staged.result, timings: {plan: planSeconds, ...staged.result.timings}} : unchangedResult(planned, repos.target, {plan: planSeconds})
     if (options.writeCommitidTo) await writeOutput(options.writeCommitidTo, result.commit)
     if (options.writeComposejsonTo) await writeOutput(options.writeComposejsonTo, JSON.stringify(result, null, 2) + '\n')
-    if (options.writeLockfileTo) {
-      const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
-      const lockfile = await lockfileOf(result.packages, planned.releases, options.resolved, store, workspace.job(() => undefined, (message) => reporter.warn(message)))
-      await writeOutput(options.writeLockfileTo, renderLockfile(lockfile))
-    }
+    if (options.writeLockfileTo) await writeLockfile(options.writeLockfileTo, options, planned, files, staged?.resolvedSet, workspace, reporter)
     return result
   } catch (error) {
     throw workspace.interrupted(error)

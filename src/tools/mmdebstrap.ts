@@ -1,3 +1,5 @@
+import path from 'node:path'
+
 // mmdebstrap's command lines. They run in the sandbox (src/sandbox), which
 // makes mmdebstrap's root the build namespace's: its unshare mode then only
 // adds the mount and pid namespaces of its chroot.
@@ -17,8 +19,11 @@ export interface PackageSelection {
 }
 
 export interface MmdebstrapOptions extends PackageSelection {
-  /** apt preferences copied into /etc/apt/preferences.d before anything is installed. */
-  preferences?: string
+  /**
+   * apt preferences files copied into /etc/apt/preferences.d before anything
+   * is installed; those not kept are removed once the packages are in.
+   */
+  preferences?: Array<{file: string; keep: boolean}>
   /** The sources file the tree keeps (the treefile's own repos), uploaded over the one the bootstrap used. */
   keptSources: string
   /** The name mmdebstrap gives the sources file in the tree. */
@@ -43,8 +48,9 @@ export function mmdebstrapCommand(options: MmdebstrapOptions): string[] {
     'mmdebstrap',
     ...selectionArgs(options),
     '--setup-hook=mkdir -p "$1/etc/apt/preferences.d"',
-    ...(options.preferences ? [`--setup-hook=copy-in ${options.preferences} /etc/apt/preferences.d/`] : []),
+    ...(options.preferences ?? []).map(({file}) => `--setup-hook=copy-in ${file} /etc/apt/preferences.d/`),
     `--customize-hook=upload ${options.keptSources} /etc/apt/sources.list.d/${options.keptSourcesName}`,
+    ...(options.preferences ?? []).filter(({keep}) => !keep).map(({file}) => `--customize-hook=rm "$1/etc/apt/preferences.d/${path.posix.basename(file)}"`),
     options.suite,
     options.target,
     options.sourcesFile,

@@ -1,15 +1,16 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {composeFlags, composeOptions, publishFlags, publishOptions} from '../../cli/compose-flags.js'
+import {composeFlags, composeOptions, packageLock, publishFlags, publishOptions} from '../../cli/compose-flags.js'
 import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
 import {UsageError} from '../../errors.js'
 import {dryRun} from '../../compose/dry-run.js'
+import type {PackageLock} from '../../bootstrap/index.js'
 import {loadTreefile, printableTreefile, type ResolvedTreefile} from '../../treefile/index.js'
 
 export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
   static summary = 'Compose a treefile into an OSTree commit.'
-  static description = 'Runs plan → bootstrap (mmdebstrap) → customize → ostreeify → commit. When the inputs (treefile, referenced files, archive state, tool version) are unchanged since the ref\'s last commit, prints "No apparent changes since previous commit" and exits 0.'
+  static description = 'Runs plan → bootstrap (mmdebstrap) → customize → ostreeify → commit. When the inputs (treefile, referenced files, archive state, lockfiles, tool version and code) are unchanged since the ref\'s last commit, prints "No apparent changes since previous commit" and exits 0.'
   static examples = [
     '<%= config.bin %> <%= command.id %> treefiles/debian-trixie-minimal.yaml --repo out/repo',
     '<%= config.bin %> <%= command.id %> treefiles/debian-trixie-minimal.yaml --print-only',
@@ -36,7 +37,7 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
       if (!this.jsonEnabled()) this.log(JSON.stringify(printable, null, 2))
       return printable
     }
-    if (flags['dry-run']) return this.dryRun(resolved)
+    if (flags['dry-run']) return this.dryRun(resolved, await packageLock(flags))
     if (Boolean(flags.container) !== Boolean(flags.output)) throw new UsageError(flags.container ? '--container needs --output (-o) naming where the image goes, e.g. -o oci-archive:out/image.ociarchive' : '--output is for the image: add --container')
     const image = flags.output ? await parseImageOptions(flags.output, flags) : undefined
     const result = await composeTree(await composeOptions(flags, resolved, publishOptions(flags, resolved)), this.reporter())
@@ -47,8 +48,8 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     return {...result, image: written}
   }
 
-  private async dryRun(resolved: ResolvedTreefile): Promise<unknown> {
-    const packages = (await dryRun(resolved, (message) => this.note(`warning: ${message}`))).map((pkg) => `${pkg.name}=${pkg.version}`)
+  private async dryRun(resolved: ResolvedTreefile, lock?: PackageLock): Promise<unknown> {
+    const packages = (await dryRun(resolved, (message) => this.note(`warning: ${message}`), lock)).map((pkg) => `${pkg.name}=${pkg.version}`)
     if (!this.jsonEnabled()) this.log(packages.join('\n'))
     this.note(`${packages.length} packages`)
     return {packages}
