@@ -114,8 +114,10 @@ async function simulate(input: BootstrapInput, prepared: Prepared): Promise<Simu
     })
   const packages = parseSimulation(lines)
   const {lock} = input
-  const differences = lock ? lockDifferences(packages, lock.lockfile, lock.strict) : []
-  if (differences.length > 0) throw new AptOstreeError(`${lock!.strict ? '--lockfile-strict' : '--lockfile'} ${lock!.files.join(', ')}: ${differences.join('; ')}`)
+  if (lock) {
+    const differences = lockDifferences(packages, lock.lockfile, lock.strict)
+    if (differences.length > 0) throw new AptOstreeError(`${lock.strict ? '--lockfile-strict' : '--lockfile'} ${lock.files.join(', ')}: ${differences.join('; ')}`)
+  }
   return packages
 }
 

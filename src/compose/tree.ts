@@ -33,7 +33,7 @@ export interface ComposeTreeOptions {
   extraMetadata: Record<string, string>
   writeCommitidTo?: string
   writeComposejsonTo?: string
-  /** Write the lockfile of what the commit holds (archive/lockfile.ts) to this file. */
+  /** Write the lockfile of the package set the compose resolved (archive/lockfile.ts) to this file. */
   writeLockfileTo?: string
   /** Hold the packages at the lockfile's versions. */
   lock?: PackageLock
