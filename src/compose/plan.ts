@@ -37,9 +37,32 @@ export interface PlanInputs {
   forceNocache: boolean
 }
 
+/**
+ * What the input hash covers, each part as a digest or a small value: the
+ * compose JSON and the commit (`apt-ostree.inputs`) record it, so that two
+ * builds' inputs can be told apart part by part.
+ */
+export interface InputParts {
+  /** The tool's version and the sha256 of its code. */
+  tool: string
+  toolCode: string
+  /** sha256 of the canonical merged treefile (its free-form `metadata` left out). */
+  treefile: string
+  /** sha256 of each file the treefile references, by inputKey. */
+  files: Record<string, string>
+  /** sha256 of each suite's InRelease, by its URL. */
+  releases: Record<string, string>
+  sourceDateEpoch: number
+  extraMetadata: Record<string, string>
+  /** The digest of --lockfile's lock, when there is one. */
+  lock?: string
+}
+
 export interface Plan {
   ref: string
   parent?: ParentCommit
+  inputs: InputParts
+  /** sha256 of the canonical InputParts. */
   inputHash: string
   /** Identifies the bootstrapped tree: what mmdebstrap's result depends on. */
   bootstrapHash: string
@@ -70,7 +93,17 @@ export function plan(inputs: PlanInputs): Plan {
   const sourceDateEpoch = inputs.sourceDateEpoch ?? Math.max(0, ...releases.map((release) => release.date))
   const {metadata: _ignored, ...treefile} = printableTreefile(resolved)
   const releaseDigests = releases.map((release) => `${release.url} ${release.sha256}`)
-  const inputHash = sha256(canonicalJson({tool: inputs.toolVersion, toolCode: inputs.toolCode, lock: inputs.lock, treefile, files: inputs.fileDigests, releases: releaseDigests, sourceDateEpoch, extraMetadata: inputs.extraMetadata}))
+  const parts: InputParts = {
+    tool: inputs.toolVersion,
+    toolCode: inputs.toolCode,
+    treefile: sha256(canonicalJson(treefile)),
+    files: inputs.fileDigests,
+    releases: Object.fromEntries(releases.map((release) => [release.url, release.sha256])),
+    sourceDateEpoch,
+    extraMetadata: inputs.extraMetadata,
+    lock: inputs.lock,
+  }
+  const inputHash = sha256(canonicalJson(parts))
   const t = resolved.treefile
   const bootstrapHash = sha256(
     canonicalJson({
@@ -93,6 +126,7 @@ export function plan(inputs: PlanInputs): Plan {
   return {
     ref: t.ref,
     parent,
+    inputs: parts,
     inputHash,
     bootstrapHash,
     sourceDateEpoch,

@@ -4,6 +4,7 @@ import {RootfsCache} from '../bootstrap/cache.js'
 import {bootstrap, resolvePackageSet, type PackageLock} from '../bootstrap/index.js'
 import type {SimulatedPackage} from '../tools/mmdebstrap.js'
 import {writeOutput} from '../fs.js'
+import {canonicalJson} from '../hash.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import {Lock} from '../lock.js'
@@ -12,7 +13,7 @@ import {Workspace} from '../workspace.js'
 import {gatherPlanInputs} from './gather.js'
 import {lockfileOf, renderLockfile} from '../archive/lockfile.js'
 import {copiedKeyrings, type InputFiles, treefileWithCopies} from './inputs.js'
-import {plan, type Plan} from './plan.js'
+import {plan, type InputParts, type Plan} from './plan.js'
 import type {Reporter} from './reporter.js'
 import {checkForeignExecution} from '../sandbox/binfmt.js'
 import {runWorker} from '../sandbox/worker.js'
@@ -55,6 +56,8 @@ export interface ComposeResult {
   version?: string
   timestamp: number
   inputhash: string
+  /** What the input hash covers, part by part. */
+  inputs: InputParts
   packages: string[]
   diff: PackageDiff
   /** Seconds per stage. */
@@ -129,6 +132,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
     version: planned.version,
     parent: planned.parent?.commit,
     inputHash: planned.inputHash,
+    inputs: canonicalJson(planned.inputs),
     extraMetadata: options.extraMetadata,
   }
   const relay = new StageRelay(reporter)
@@ -166,6 +170,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
     version: planned.version,
     timestamp: planned.timestamp,
     inputhash: planned.inputHash,
+    inputs: planned.inputs,
     packages: committed.packages,
     diff: diffPackages(planned.parent?.packages ?? [], committed.packages),
     timings,
@@ -199,6 +204,7 @@ function unchangedResult(planned: Plan, repo: OstreeRepo, timings: Record<string
     version: parent.version,
     timestamp: parent.timestamp,
     inputhash: planned.inputHash,
+    inputs: planned.inputs,
     packages: parent.packages,
     diff: {added: [], removed: [], changed: []},
     timings,

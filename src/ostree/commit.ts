@@ -14,6 +14,8 @@ export interface CommitInput {
   parent?: string
   version?: string
   inputHash: string
+  /** The input hash's parts, as canonical JSON. */
+  inputs: string
   /** The commit's timestamp, seconds since the epoch. */
   timestamp: number
   /** The time of the tree's files, recorded for the image export (the timestamp may be later). */
@@ -42,6 +44,7 @@ export async function commitTree(input: CommitInput, run: RunOptions): Promise<C
     ...resolved.treefile['add-commit-metadata'],
     ...(input.version ? {version: input.version} : {}),
     'apt-ostree.inputhash': input.inputHash,
+    'apt-ostree.inputs': input.inputs,
     'apt-ostree.source-date-epoch': String(input.sourceDateEpoch),
     'apt-ostree.packages': packages.map(packageId),
     'apt-ostree.treefile': canonicalJson(printableTreefile(resolved)),

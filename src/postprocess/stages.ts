@@ -25,6 +25,8 @@ export interface TreeStagesJob {
   version?: string
   parent?: string
   inputHash: string
+  /** The input hash's parts, as canonical JSON (compose/plan.ts). */
+  inputs: string
   extraMetadata: Record<string, string>
 }
 
@@ -64,7 +66,7 @@ export async function runTreeStages(job: TreeStagesJob, report: WorkerReport): P
     report.stage('commit')
     context.progress('ostree commit')
     const committed = await commitTree(
-      {repo: new OstreeRepo(job.stagingRepo), root: job.root, resolved: context.resolved, parent: job.parent, version: job.version, inputHash: job.inputHash, timestamp: job.timestamp, sourceDateEpoch: job.sourceDateEpoch, extraMetadata: job.extraMetadata},
+      {repo: new OstreeRepo(job.stagingRepo), root: job.root, resolved: context.resolved, parent: job.parent, version: job.version, inputHash: job.inputHash, inputs: job.inputs, timestamp: job.timestamp, sourceDateEpoch: job.sourceDateEpoch, extraMetadata: job.extraMetadata},
       context,
     )
     return {commit: committed.commit, packages: committed.packages.map(packageId), kernelVersion: committed.kernelVersion}

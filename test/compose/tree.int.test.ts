@@ -7,6 +7,8 @@ import {repoRoot, runCli, STACK_FRAME, type CliResult} from '../helpers/cli.js'
 import {execa} from 'execa'
 import {fsckProblems, RepoReader} from '../helpers/ostree.js'
 import {schemaErrors} from '../helpers/output-schema.js'
+import {canonicalJson} from '../../src/hash.js'
+import type {InputParts} from '../../src/compose/plan.js'
 import {closedPort} from '../helpers/ports.js'
 import {workDirs, workDirsSince} from '../helpers/work-dirs.js'
 
@@ -22,7 +24,7 @@ const commit = (treefile: string, ...extra: string[]): Promise<CliResult> =>
   runCli(['compose', 'tree', `${fixtures}/${treefile}`, '--repo', repo, '--cachedir', cacheDir, ...extra], {env: {CI: 'true'}})
 
 let first: CliResult
-let composeJson: {commit: string; packages: string[]; version: string; inputhash: string; diff: {added: string[]}}
+let composeJson: {commit: string; packages: string[]; version: string; inputhash: string; inputs: InputParts; diff: {added: string[]}}
 const tree = new RepoReader(repo, ref)
 
 beforeAll(async () => {
@@ -87,6 +89,14 @@ describe('compose tree: commit metadata', () => {
     expect(await tree.metadata('version')).toBe(`'${composeJson.version}'`)
     expect(composeJson.version).toMatch(/^13\.\d{8}\.0$/)
     expect(await tree.metadata('apt-ostree.inputhash')).toBe(`'${composeJson.inputhash}'`)
+    // The hash's parts, in the compose JSON and the commit: each file, each InRelease, the tool's code.
+    const inputs = composeJson.inputs
+    expect(createHash('sha256').update(canonicalJson(inputs)).digest('hex')).toBe(composeJson.inputhash)
+    expect(await tree.metadata('apt-ostree.inputs')).toBe(`'${canonicalJson(inputs)}'`)
+    expect(Object.keys(inputs.releases)).toContain('http://deb.debian.org/debian/dists/trixie/InRelease')
+    expect(Object.keys(inputs.files).some((key) => key.endsWith('post.sh'))).toBe(true)
+    expect(inputs.toolCode).toMatch(/^[0-9a-f]{64}$/)
+    expect(inputs.sourceDateEpoch).toBe(1767225600)
     expect(await tree.metadata('apt-ostree.packages')).toMatch(/'systemd=[^']+:amd64'/)
     expect(await tree.metadata('org.example.test')).toBe("'yes'")
     expect(composeJson.packages.length).toBeGreaterThan(100)
