@@ -8,11 +8,10 @@ const integrationTimeouts = {testTimeout: 30 * 60_000, hookTimeout: 30 * 60_000}
 // reuse each other's bootstrapped trees there.
 const sharedCache = ['test/compose/tree.int.test.ts', 'test/vm/*.int.test.ts', 'test/treefiles/*.int.test.ts']
 
-// The bookworm boot (in the treefile family) comes last in its lane: under
-// software emulation a loaded host now and then stalls a boot, bookworm's
-// most of all (see BootReport.stalled in src/vm/watch.ts), and the later it
-// runs, the more of the other lane is done. Measured: not all of it (the
-// last run's bookworm boot began while the other lane ran its examples).
+// The treefile family's boots come last in their lane, when more of the
+// other lane is done and a software-emulated boot gets more of the CPU.
+// (Their "stalls" were console lines lost around the serial getty's start,
+// not slow boots: see src/vm/guest-report.ts.)
 const BOOTS_LAST = ['test/treefiles/family.int.test.ts']
 
 class BootsLast extends BaseSequencer {

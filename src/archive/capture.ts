@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {link, mkdir, rm, writeFile} from 'node:fs/promises'
+import {copyFile, link, mkdir, rename, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {AptOstreeError} from '../errors.js'
@@ -10,7 +10,7 @@ import type {JobContext} from '../workspace.js'
 import {downloadVerified} from './fetch.js'
 import {findPackages, packageKey, type PackageFile} from './packages.js'
 import type {ReleaseFile} from './release.js'
-import {archiveBase, type ReleaseState} from './releases.js'
+import {archiveBase, archiveDirectory, type ReleaseState} from './releases.js'
 
 /** A Packages index of one release: its path below dists/SUITE and what the InRelease says of it. */
 export interface IndexFile {
@@ -56,6 +56,15 @@ export class ArchiveStore {
     return path.join(this.directory, 'sha256', sha256)
   }
 
+  /** Keep TEXT (an InRelease) under its digest, so that a capture can find that state after the archive moved on. */
+  async keep(text: string, digest: string): Promise<void> {
+    const stored = this.pathOf(digest)
+    if (await pathExists(stored)) return
+    await mkdir(path.dirname(stored), {recursive: true})
+    await writeFile(`${stored}.partial-${process.pid}`, text)
+    await rename(`${stored}.partial-${process.pid}`, stored)
+  }
+
   /** Have FILE in the store: checked when there, else fetched from URLS. */
   async ensure(file: ReleaseFile, urls: string[], name: string, context: JobContext): Promise<string> {
     const stored = this.pathOf(file.sha256)
@@ -76,10 +85,10 @@ async function digestOf(file: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/** Where an index (or the InRelease) is on the archive, plain or by hash. */
+/** Where an index is on the archive (or the capture), plain or by hash. */
 function indexUrls(index: IndexFile): string[] {
-  const directory = `${index.release.uri}/dists/${index.release.suite}/${path.posix.dirname(index.path)}`
-  const plain = `${index.release.uri}/dists/${index.release.suite}/${index.path}`
+  const directory = `${index.release.source}/dists/${index.release.suite}/${path.posix.dirname(index.path)}`
+  const plain = `${index.release.source}/dists/${index.release.suite}/${index.path}`
   return index.release.info.byHash ? [`${directory}/by-hash/SHA256/${index.file.sha256}`, plain] : [plain]
 }
 
@@ -105,24 +114,24 @@ export async function describePackages(indices: IndexFile[], store: ArchiveStore
   return wanted.map((pkg) => found.get(packageKey(pkg.name, pkg.version, pkg.architecture))!)
 }
 
-/** Every .deb of PACKAGES in the store, fetched from its repo's URIs where missing or damaged. */
+/** Every .deb of PACKAGES in the store, fetched where missing or damaged: from any of its repo's URIs, or from the capture it was read from. */
 export async function storeDebs(packages: Array<PackageFile & {release: ReleaseState}>, resolved: ResolvedTreefile, store: ArchiveStore, context: JobContext): Promise<void> {
   for (const pkg of packages) {
-    const repo = resolved.treefile.repos[pkg.release.repoIndex]
-    const urls = repo.uris.map((uri) => `${archiveBase(uri)}/${pkg.filename}`)
+    const {release} = pkg
+    const captured = release.source !== release.uri
+    const urls = captured ? [`${release.source}/${pkg.filename}`] : resolved.treefile.repos[release.repoIndex].uris.map((uri) => `${archiveBase(uri)}/${pkg.filename}`)
     await store.ensure({sha256: pkg.sha256, size: pkg.size}, urls, path.posix.basename(pkg.filename), context)
   }
 }
 
-/** The directory of one archive URI of a repo inside a local archive. */
-export function archiveDirectory(repo: string, uriIndex: number): string {
-  return `${repo}-${uriIndex}`
-}
-
+/** FROM at TO: a hard link, or a copy where TO is on another file system (a capture's directory). */
 async function place(from: string, to: string): Promise<void> {
   await mkdir(path.dirname(to), {recursive: true})
   await rm(to, {force: true})
-  await link(from, to)
+  await link(from, to).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EXDEV') throw error
+    await copyFile(from, to)
+  })
 }
 
 /**

@@ -35,7 +35,8 @@ export function renderSources(resolved: ResolvedTreefile, override?: SourcesOver
       const keyring = override ? override.keyring(repo.name) : resolved.keyrings[repo.name]
       if (keyring) fields.push(['Signed-By', keyring])
       if (repo.trusted) fields.push(['Trusted', 'yes'])
-      if (!repo['check-valid-until']) fields.push(['Check-Valid-Until', 'no'])
+      // The local archive's InRelease files were checked by apt-ostree as the treefile says (a capture's may have expired on purpose).
+      if (override || !repo['check-valid-until']) fields.push(['Check-Valid-Until', 'no'])
       return `# ${repo.name}\n${fields.map(([key, value]) => `${key}: ${fieldValue(value)}`).join('\n')}\n`
     })
     .join('\n')

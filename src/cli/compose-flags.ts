@@ -1,4 +1,4 @@
-import {readFile} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {Flags, type Interfaces} from '@oclif/core'
@@ -24,6 +24,7 @@ export const composeFlags = {
   'write-composejson-to': Flags.string({description: 'Write the compose result (ref, commit, parent, version, packages, diff) as JSON to this file.'}),
   lockfile: Flags.string({description: 'Hold the packages at the versions this lockfile (as --write-lockfile-to writes) names (repeatable; for a package in several, the later file wins). A locked version the repos no longer have fails the compose, naming it.', multiple: true}),
   'lockfile-strict': Flags.boolean({description: 'With --lockfile: fail when the resolved package set differs from the lockfile in any way (a package added, missing or at another version), naming each difference.'}),
+  'archive-dir': Flags.string({description: 'Read every repo of the treefile from this captured archive (as compose fetch writes it), not the network. The commit is the one the online compose of the same archive state gives.'}),
   'write-lockfile-to': Flags.string({description: 'Write a lockfile (schemas/lockfile.schema.json) to this file: every installed package with its version, architecture and .deb sha256, and each repo suite\'s InRelease sha256 and Date. The same compose writes the same bytes.'}),
   'add-metadata-string': Flags.string({description: 'Commit metadata KEY=VALUE (repeatable); wins over the treefile\'s.', multiple: true}),
   'add-metadata-from-json': Flags.string({description: 'Commit metadata from a JSON object file.'}),
@@ -102,7 +103,16 @@ export async function composeOptions(flags: ComposeFlagValues, resolved: Resolve
     writeComposejsonTo: flags['write-composejson-to'],
     writeLockfileTo: flags['write-lockfile-to'],
     lock: await packageLock(flags),
+    archiveDir: await archiveDirFlag(flags['archive-dir']),
   }
+}
+
+/** --archive-dir as an absolute path, refused unless it is a directory. */
+export async function archiveDirFlag(directory: string | undefined): Promise<string | undefined> {
+  if (directory === undefined) return undefined
+  const info = await stat(directory).catch(() => undefined)
+  if (!info?.isDirectory()) throw new UsageError(`--archive-dir ${directory}: no such directory (compose fetch writes one)`)
+  return path.resolve(directory)
 }
 
 /** --lockfile and --lockfile-strict, the lockfiles read and checked. */

@@ -16,7 +16,7 @@ import {copiedKeyrings, snapshotInputs} from './inputs.js'
  * resolves it (the repos checked, their indices, apt's simulation in the
  * sandbox), in a throwaway directory: nothing is written anywhere else.
  */
-export async function dryRun(resolved: ResolvedTreefile, warn: (message: string) => void, lock?: PackageLock): Promise<SimulatedPackage[]> {
+export async function dryRun(resolved: ResolvedTreefile, warn: (message: string) => void, lock?: PackageLock, archiveDir?: string): Promise<SimulatedPackage[]> {
   await checkForeignExecution(resolved.arch)
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-dry-run-'))
   // The sandbox enters it as the build namespace's root, which mkdtemp's 0700 would keep out.
@@ -27,7 +27,7 @@ export async function dryRun(resolved: ResolvedTreefile, warn: (message: string)
       const context = {...workspace.job(() => undefined, warn), scratch: workspace.workDir}
       const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
       const keyrings = copiedKeyrings(resolved, files)
-      const releases = await fetchReleases(resolved, keyrings, context)
+      const releases = await fetchReleases(resolved, keyrings, context, {capture: archiveDir})
       const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
       return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sourceDateEpoch: 0, context, lock})
     } catch (error) {

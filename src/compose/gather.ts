@@ -1,4 +1,5 @@
 import path from 'node:path'
+import {ArchiveStore} from '../archive/capture.js'
 import {lockDigest} from '../archive/lockfile.js'
 import {fetchReleases} from '../archive/releases.js'
 import type {PackageLock} from '../bootstrap/index.js'
@@ -16,6 +17,8 @@ export interface GatherOptions {
   extraMetadata: Record<string, string>
   forceNocache: boolean
   lock?: PackageLock
+  /** --archive-dir: every repo read from this captured archive. */
+  archiveDir?: string
 }
 
 /** The ref's commit and what its metadata says, read once for the whole compose. */
@@ -46,10 +49,13 @@ export async function gatherPlanInputs(resolved: ResolvedTreefile, workspace: Wo
   const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
   const keyrings = copiedKeyrings(resolved, files)
   const [releases, parent, toolCode] = await allSettledOrFirstFailure([
-    fetchReleases(resolved, keyrings, {...context, scratch: workspace.workDir}),
+    fetchReleases(resolved, keyrings, {...context, scratch: workspace.workDir}, {capture: options.archiveDir}),
     readParent(options.repo, resolved.treefile.ref),
     toolCodeDigest(),
   ])
+  // Every InRelease read, kept by digest: `compose fetch` of this build's lockfile can find it after the archive moved on.
+  const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+  for (const release of releases) await store.keep(release.text, release.sha256)
   return {
     files,
     inputs: {

@@ -38,6 +38,8 @@ export interface ComposeTreeOptions {
   writeLockfileTo?: string
   /** Hold the packages at the lockfile's versions. */
   lock?: PackageLock
+  /** Read every repo from this captured archive (compose fetch), not the network. */
+  archiveDir?: string
   /** Signing and static deltas, after the commit lands in --repo. */
   publish: PublishOptions
 }
@@ -228,7 +230,7 @@ export async function composeTree(unchecked: ComposeTreeOptions, reporter: Repor
     const repos = await openRepos(options, workspace)
     const start = performance.now()
     const {planned, files} = await reporter.stage('plan', async ({progress, title}) => {
-      const gathered = await gatherPlanInputs(options.resolved, workspace, workspace.job(progress, (message) => reporter.warn(message)), {repo: repos.target, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, forceNocache: options.forceNocache, lock: options.lock})
+      const gathered = await gatherPlanInputs(options.resolved, workspace, workspace.job(progress, (message) => reporter.warn(message)), {repo: repos.target, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, forceNocache: options.forceNocache, lock: options.lock, archiveDir: options.archiveDir})
       const result = plan(gathered.inputs)
       title(result.unchanged ? 'plan: no apparent changes since previous commit' : `plan: input ${result.inputHash.slice(0, 12)}`)
       return {planned: result, files: gathered.files}

@@ -12,7 +12,7 @@ afterAll(() => rmSync(work, {recursive: true, force: true}))
 
 const release = (date: number, digest = 'a'.repeat(64)): ReleaseState => ({
   repo: 'debian', repoIndex: 0, uri: 'http://deb.debian.org/debian', uriIndex: 0, suite: 'trixie',
-  url: 'http://deb.debian.org/debian/dists/trixie/InRelease', text: '', sha256: digest, date,
+  url: 'http://deb.debian.org/debian/dists/trixie/InRelease', source: 'http://deb.debian.org/debian', text: '', sha256: digest, date,
   info: {date, byHash: true, files: new Map(), architectures: ['amd64'], components: ['main'], allInArchIndices: false},
 })
 

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
-import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
+import {BUILT_CLI, repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
 import {ordinaryUser, type OrdinaryUser} from '../helpers/ordinary-user.js'
 import {outputSchemaErrors} from '../helpers/output-schema.js'
 import {podman, podmanEnv, resetPodman} from '../helpers/podman.js'
@@ -30,8 +30,8 @@ interface Composed {
   image: {manifestDigest: string; layers: Array<{digest: string; size: number; components: string[]}>}
 }
 
-async function composeImage(treefile: string, cacheDir: string, output: string): Promise<Composed> {
-  const result = await runCli(['compose', 'tree', treefile, '--container', '-o', `oci-archive:${output}`, '--cachedir', cacheDir, '--json'], {env})
+async function composeImage(treefile: string, cacheDir: string, output: string, extra: string[] = []): Promise<Composed> {
+  const result = await runCli(['compose', 'tree', treefile, '--container', '-o', `oci-archive:${output}`, '--cachedir', cacheDir, '--json', ...extra], {env})
   if (result.exitCode !== 0) throw new Error(`compose failed (${result.exitCode}):\n${result.stdout}\n${result.stderr}`)
   const document = JSON.parse(result.stdout) as Composed
   expect(outputSchemaErrors('compose-tree', document)).toEqual([])
@@ -46,8 +46,10 @@ let first: Composed
 /** After the package was added: what cacheA's ref points at from then on. */
 let grown: Composed
 
+const lockfile = path.join(work, 'lock.json')
+
 beforeAll(async () => {
-  first = await composeImage(TREEFILE, cacheA, archive)
+  first = await composeImage(TREEFILE, cacheA, archive, ['--write-lockfile-to', lockfile])
 })
 
 afterAll(async () => {
@@ -108,6 +110,25 @@ describe('compose tree --container', () => {
     expect(changed.length).toBeLessThanOrEqual(2)
     expect(kept / total).toBeGreaterThanOrEqual(0.9)
     expect(grown.image.layers.find((layer) => layer.components.includes('hello'))).toBeDefined()
+  })
+})
+
+describe('a release rebuilt offline from its captured archive', () => {
+  test('compose fetch of the lockfile, then a compose in a network namespace with only lo and a fresh cache: the same commit and manifest digest', async () => {
+    const captured = path.join(work, 'archive')
+    const fetched = await runCli(['compose', 'fetch', TREEFILE, '--lockfile', lockfile, '-o', captured, '--cachedir', cacheA], {env})
+    expect(fetched.exitCode, fetched.stderr).toBe(0)
+    console.log(`capture: ${fetched.stdout.trim()}`)
+    const interfaces = (await execa('unshare', ['-n', 'cat', '/proc/net/dev'])).stdout.split('\n').slice(2).map((line) => line.trim().split(':')[0])
+    expect(interfaces).toEqual(['lo'])
+    const output = path.join(work, 'offline.ociarchive')
+    const started = performance.now()
+    const offline = await execa('unshare', ['-n', 'node', BUILT_CLI, 'compose', 'tree', TREEFILE, '--container', '-o', `oci-archive:${output}`, '--cachedir', path.join(work, 'cache-offline'), '--archive-dir', captured, '--json'], {env, reject: false})
+    expect(offline.exitCode, offline.stderr).toBe(0)
+    const rebuilt = JSON.parse(offline.stdout) as Composed
+    console.log(`online:  commit ${first.commit}, manifest ${first.image.manifestDigest}\noffline: commit ${rebuilt.commit}, manifest ${rebuilt.image.manifestDigest} (${Math.round((performance.now() - started) / 1000)} s)`)
+    expect(rebuilt.commit).toBe(first.commit)
+    expect(rebuilt.image.manifestDigest).toBe(first.image.manifestDigest)
   })
 })
 

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {composeFlags, composeOptions, packageLock, publishFlags, publishOptions} from '../../cli/compose-flags.js'
+import {archiveDirFlag, composeFlags, composeOptions, packageLock, publishFlags, publishOptions} from '../../cli/compose-flags.js'
 import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
 import {UsageError} from '../../errors.js'
@@ -37,7 +37,7 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
       if (!this.jsonEnabled()) this.log(JSON.stringify(printable, null, 2))
       return printable
     }
-    if (flags['dry-run']) return this.dryRun(resolved, await packageLock(flags))
+    if (flags['dry-run']) return this.dryRun(resolved, await packageLock(flags), await archiveDirFlag(flags['archive-dir']))
     if (Boolean(flags.container) !== Boolean(flags.output)) throw new UsageError(flags.container ? '--container needs --output (-o) naming where the image goes, e.g. -o oci-archive:out/image.ociarchive' : '--output is for the image: add --container')
     const image = flags.output ? await parseImageOptions(flags.output, flags) : undefined
     const result = await composeTree(await composeOptions(flags, resolved, publishOptions(flags, resolved)), this.reporter())
@@ -48,8 +48,8 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     return {...result, image: written}
   }
 
-  private async dryRun(resolved: ResolvedTreefile, lock?: PackageLock): Promise<unknown> {
-    const packages = (await dryRun(resolved, (message) => this.note(`warning: ${message}`), lock)).map((pkg) => `${pkg.name}=${pkg.version}`)
+  private async dryRun(resolved: ResolvedTreefile, lock?: PackageLock, archiveDir?: string): Promise<unknown> {
+    const packages = (await dryRun(resolved, (message) => this.note(`warning: ${message}`), lock, archiveDir)).map((pkg) => `${pkg.name}=${pkg.version}`)
     if (!this.jsonEnabled()) this.log(packages.join('\n'))
     this.note(`${packages.length} packages`)
     return {packages}
