@@ -36,3 +36,8 @@ export function quoted(value: string): string {
   const json = JSON.stringify(cut)
   return [...text].length > QUOTED_CHARACTERS ? `${printable(json)} (${[...text].length} characters)` : printable(json)
 }
+
+/** A before B by UTF-16 code units, as a sort comparator: the same order on every machine and locale. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

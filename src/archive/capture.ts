@@ -6,7 +6,7 @@ import {pipeline} from 'node:stream/promises'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
-import type {JobContext} from '../workspace.js'
+import type {JobContext, Workspace} from '../workspace.js'
 import {downloadVerified} from './fetch.js'
 import {findPackages, packageKey, type PackageFile} from './packages.js'
 import type {ReleaseFile} from './release.js'
@@ -51,6 +51,11 @@ export function indexFilesOf(release: ReleaseState, components: string[], arch: 
  */
 export class ArchiveStore {
   constructor(readonly directory: string) {}
+
+  /** The store of WORKSPACE's cache dir (CACHEDIR/archive). */
+  static async of(workspace: Workspace): Promise<ArchiveStore> {
+    return new ArchiveStore(await workspace.sandboxDirectory('archive'))
+  }
 
   pathOf(sha256: string): string {
     return path.join(this.directory, 'sha256', sha256)

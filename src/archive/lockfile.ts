@@ -4,11 +4,10 @@ import {Ajv2020, type ValidateFunction} from 'ajv/dist/2020.js'
 import {formatLocation, UsageError} from '../errors.js'
 import {canonicalJson, sha256} from '../hash.js'
 import type {SimulatedPackage} from '../tools/mmdebstrap.js'
-import type {ResolvedTreefile} from '../treefile/index.js'
+import {compareText} from '../text.js'
 import {fileStart, keyPath, locate} from '../treefile/location.js'
 import {parseText} from '../treefile/source.js'
-import type {JobContext} from '../workspace.js'
-import {describePackages, storeIndices, type ArchiveStore} from './capture.js'
+import type {PackageFile} from './packages.js'
 import type {ReleaseState} from './releases.js'
 
 /**
@@ -41,26 +40,22 @@ export interface LockedArchive {
   date: string
 }
 
-const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-
 /**
  * The lockfile of PACKAGES, the set apt resolved against RELEASES (every
  * .deb the bootstrap fetches, also one that dpkg later drops as
- * "disappeared", as bookworm's empty lsb-base): each .deb's digest is read
- * from the repos' Packages indices, fetched into STORE where it has not got them.
+ * "disappeared", as bookworm's empty lsb-base), each with the .deb the
+ * repos' Packages indices describe.
  */
-export async function lockfileOf(packages: SimulatedPackage[], releases: ReleaseState[], resolved: ResolvedTreefile, store: ArchiveStore, context: JobContext): Promise<Lockfile> {
-  const indices = await storeIndices(resolved, releases, store, context)
-  const described = await describePackages(indices, store, packages)
+export function lockfileOf(packages: PackageFile[], releases: ReleaseState[]): Lockfile {
   const locked: Record<string, LockedPackage> = {}
-  for (const pkg of [...described].sort((a, b) => byText(a.name, b.name) || byText(a.architecture, b.architecture))) {
+  for (const pkg of [...packages].sort((a, b) => compareText(a.name, b.name) || compareText(a.architecture, b.architecture))) {
     // One name twice is one package of two architectures (multiarch): the second is named with its own.
     const key = pkg.name in locked ? `${pkg.name}:${pkg.architecture}` : pkg.name
     locked[key] = {version: pkg.version, architecture: pkg.architecture, digest: `sha256:${pkg.sha256}`}
   }
   const archives = releases
     .map((release) => ({repo: release.repo, uri: release.uri, suite: release.suite, inrelease: `sha256:${release.sha256}`, date: new Date(release.date * 1000).toISOString()}))
-    .sort((a, b) => byText(a.repo, b.repo) || byText(a.uri, b.uri) || byText(a.suite, b.suite))
+    .sort((a, b) => compareText(a.repo, b.repo) || compareText(a.uri, b.uri) || compareText(a.suite, b.suite))
   return {packages: locked, metadata: {archives}}
 }
 
@@ -114,7 +109,7 @@ export async function loadLockfiles(files: string[]): Promise<Lockfile> {
     Object.assign(packages, lockfile.packages)
     for (const archive of lockfile.metadata.archives) archives.set(`${archive.repo} ${archive.uri} ${archive.suite}`, archive)
   }
-  return {packages: Object.fromEntries(Object.entries(packages).sort(([a], [b]) => byText(a, b))), metadata: {archives: [...archives.values()]}}
+  return {packages: Object.fromEntries(Object.entries(packages).sort(([a], [b]) => compareText(a, b))), metadata: {archives: [...archives.values()]}}
 }
 
 /** What goes into the input and bootstrap hashes: the merged lock and whether it is strict. */

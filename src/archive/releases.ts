@@ -78,8 +78,8 @@ export async function fetchReleases(resolved: ResolvedTreefile, keyrings: Record
           throw failureAt(origin, `repo "${repo.name}": cannot fetch ${url}: ${fetchFailure(error)}`)
         }
         const wanted = locked?.digests.get(url)
-        if (wanted && sha256(text) !== wanted) {
-          const kept = await readFile(locked!.store(wanted), 'utf8').catch(() => undefined)
+        if (locked && wanted && sha256(text) !== wanted) {
+          const kept = await readFile(locked.store(wanted), 'utf8').catch(() => undefined)
           if (kept === undefined || sha256(kept) !== wanted) throw failureAt(origin, `repo "${repo.name}": ${url} is no longer the locked one (sha256:${wanted}), and the cache has not kept it: capture an archive while it is current, from the cache that composed it`)
           text = kept
         }

@@ -121,9 +121,20 @@ async function simulate(input: BootstrapInput, prepared: Prepared): Promise<Simu
   return packages
 }
 
+/** The package set apt resolves, each package with the .deb the indices describe for it. */
+async function resolveDescribed(input: BootstrapInput, prepared: Prepared): Promise<ResolvedPackage[]> {
+  input.context.progress('resolving the package set')
+  return describePackages(prepared.indices, input.store, await simulate(input, prepared))
+}
+
 /** `--dry-run`: the package set apt would install; only caches are written. */
 export async function resolvePackageSet(input: BootstrapInput): Promise<SimulatedPackage[]> {
   return simulate(input, await prepare(input, path.join(input.context.scratch, 'rootfs')))
+}
+
+/** The package set a bootstrap would install, with each package's .deb (for a lockfile when no bootstrap ran); only caches are written. */
+export async function describePackageSet(input: BootstrapInput): Promise<ResolvedPackage[]> {
+  return resolveDescribed(input, await prepare(input, path.join(input.context.scratch, 'rootfs')))
 }
 
 /**
@@ -136,9 +147,7 @@ export async function resolvePackageSet(input: BootstrapInput): Promise<Simulate
 export async function bootstrap(input: BootstrapInput, target: string): Promise<ResolvedPackage[]> {
   const {resolved, context} = input
   const prepared = await prepare(input, target)
-  context.progress('resolving the package set')
-  const wanted = await simulate(input, prepared)
-  const packages = await describePackages(prepared.indices, input.store, wanted)
+  const packages = await resolveDescribed(input, prepared)
   await storeDebs(packages, resolved, input.store, context)
   await writeLocalArchive(prepared.archive, input.releases, prepared.indices, packages, input.store)
   const kept = path.join(context.scratch, 'apt-ostree.sources')

@@ -1,4 +1,4 @@
-import {readdir, stat} from 'node:fs/promises'
+import {readdir} from 'node:fs/promises'
 import path from 'node:path'
 import {ArchiveStore, describePackages, storeDebs, storeIndices, writeLocalArchive} from '../archive/capture.js'
 import {fetchReleases} from '../archive/releases.js'
@@ -47,7 +47,7 @@ export async function captureArchive(options: CaptureOptions, warn: (message: st
     workspace.onDispose(() => cacheLock.release())
     const context = {...workspace.job(progress, warn), scratch: workspace.workDir}
     const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
-    const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+    const store = await ArchiveStore.of(workspace)
     const digests = new Map(lock.lockfile.metadata.archives.map((archive) => [`${archive.uri}/dists/${archive.suite}/InRelease`, archive.inrelease.replace(/^sha256:/, '')]))
     const releases = await fetchReleases(resolved, copiedKeyrings(resolved, files), context, {locked: {digests, store: (digest) => store.pathOf(digest)}})
     const unlocked = releases.filter((release) => !digests.has(release.url))
@@ -58,7 +58,7 @@ export async function captureArchive(options: CaptureOptions, warn: (message: st
     await storeDebs(packages, resolved, store, context)
     progress(`writing ${packages.length} packages and ${indices.length} indices to ${options.output}`)
     await writeLocalArchive(output, releases, indices, packages, store)
-    const sizes = await Promise.all([...indices.map((index) => index.file.sha256), ...packages.map((pkg) => pkg.sha256)].map(async (digest) => (await stat(store.pathOf(digest))).size))
+    const sizes = [...indices.map((index) => index.file.size), ...packages.map((pkg) => pkg.size)]
     return {directory: output, suites: releases.length, packages: packages.length, bytes: sizes.reduce((sum, size) => sum + size, 0)}
   } catch (error) {
     throw workspace.interrupted(error)

@@ -28,7 +28,7 @@ export async function dryRun(resolved: ResolvedTreefile, warn: (message: string)
       const files = await snapshotInputs(resolved, path.join(workspace.workDir, 'inputs'), workspace.sandboxOwner)
       const keyrings = copiedKeyrings(resolved, files)
       const releases = await fetchReleases(resolved, keyrings, context, {capture: archiveDir})
-      const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+      const store = await ArchiveStore.of(workspace)
       return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sourceDateEpoch: 0, context, lock})
     } catch (error) {
       throw workspace.interrupted(await keepLog(error, workspace))

@@ -54,7 +54,7 @@ export async function gatherPlanInputs(resolved: ResolvedTreefile, workspace: Wo
     toolCodeDigest(),
   ])
   // Every InRelease read, kept by digest: `compose fetch` of this build's lockfile can find it after the archive moved on.
-  const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+  const store = await ArchiveStore.of(workspace)
   for (const release of releases) await store.keep(release.text, release.sha256)
   return {
     files,

@@ -92,7 +92,6 @@ export function plan(inputs: PlanInputs): Plan {
   const {resolved, releases, parent} = inputs
   const sourceDateEpoch = inputs.sourceDateEpoch ?? Math.max(0, ...releases.map((release) => release.date))
   const {metadata: _ignored, ...treefile} = printableTreefile(resolved)
-  const releaseDigests = releases.map((release) => `${release.url} ${release.sha256}`)
   const parts: InputParts = {
     tool: inputs.toolVersion,
     toolCode: inputs.toolCode,
@@ -111,7 +110,7 @@ export function plan(inputs: PlanInputs): Plan {
       arch: resolved.arch,
       repos: t.repos,
       keyrings: Object.values(resolved.keyrings).map((keyring) => inputs.fileDigests[inputKey(resolved, keyring)]),
-      releases: releaseDigests,
+      releases: parts.releases,
       variant: t.variant,
       packages: resolved.packages.map((entry) => entry.spec).sort(),
       exclude: t['exclude-packages'] ?? [],

@@ -1,8 +1,7 @@
 import path from 'node:path'
 import {ArchiveStore} from '../archive/capture.js'
 import {RootfsCache} from '../bootstrap/cache.js'
-import {bootstrap, resolvePackageSet, type PackageLock} from '../bootstrap/index.js'
-import type {SimulatedPackage} from '../tools/mmdebstrap.js'
+import {bootstrap, describePackageSet, type PackageLock, type ResolvedPackage} from '../bootstrap/index.js'
 import {writeOutput} from '../fs.js'
 import {canonicalJson} from '../hash.js'
 import {OstreeRepo} from '../tools/ostree.js'
@@ -85,7 +84,7 @@ type CheckedOptions = ComposeTreeOptions & {publish: PublishOptions<CheckedSigni
  * bootstrap → customize → ostreeify → commit → publish, for a plan that has
  * something to do. Each stage is timed.
  */
-async function runStages(options: CheckedOptions, planned: Plan, files: InputFiles, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<{result: ComposeResult; resolvedSet?: SimulatedPackage[]}> {
+async function runStages(options: CheckedOptions, planned: Plan, files: InputFiles, repos: Repos, workspace: Workspace, reporter: Reporter): Promise<{result: ComposeResult; resolvedSet?: ResolvedPackage[]}> {
   const {sandbox} = workspace
   const root = path.join(workspace.workDir, 'rootfs')
   const timings: Record<string, number> = {}
@@ -102,7 +101,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
   const digester = async (insideRoot: string): Promise<string> => (await runWorker<{digest: string}>({kind: 'digest', root: insideRoot}, sandbox, {log: workspace.log, signal: workspace.signal})).digest
   const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), sandbox, digester)
   // The package set apt resolved, when this compose bootstrapped (not when it reused a cached tree).
-  let resolvedSet: SimulatedPackage[] | undefined
+  let resolvedSet: ResolvedPackage[] | undefined
   await timed('bootstrap', () =>
     reporter.stage('bootstrap', async ({progress, title}) => {
       const job = context(progress)
@@ -117,7 +116,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
         return
       }
       const keyrings = copiedKeyrings(options.resolved, files)
-      const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
+      const store = await ArchiveStore.of(workspace)
       resolvedSet = await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sourceDateEpoch: planned.sourceDateEpoch, context: job, lock: options.lock}, root)
       progress('caching the bootstrapped tree')
       await cache.store(planned.bootstrapHash, root, job)
@@ -186,13 +185,20 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
  * resolved again the same way when the compose reused a cached tree or had
  * nothing to do: the same indices give the same set), with each .deb's digest.
  */
-async function writeLockfile(file: string, options: CheckedOptions, planned: Plan, files: InputFiles, resolvedSet: SimulatedPackage[] | undefined, workspace: Workspace, reporter: Reporter): Promise<void> {
-  const store = new ArchiveStore(await workspace.sandboxDirectory('archive'))
-  const context = {...workspace.job(() => undefined, (message) => reporter.warn(message)), scratch: workspace.workDir}
+async function writeLockfile(file: string, options: CheckedOptions, planned: Plan, files: InputFiles, resolvedSet: ResolvedPackage[] | undefined, workspace: Workspace, reporter: Reporter): Promise<void> {
   const packages =
     resolvedSet ??
-    (await resolvePackageSet({resolved: options.resolved, releases: planned.releases, keyrings: copiedKeyrings(options.resolved, files), store, sandbox: workspace.sandbox, sourceDateEpoch: planned.sourceDateEpoch, context, lock: options.lock}))
-  await writeOutput(file, renderLockfile(await lockfileOf(packages, planned.releases, options.resolved, store, context)))
+    (await describePackageSet({
+      resolved: options.resolved,
+      releases: planned.releases,
+      keyrings: copiedKeyrings(options.resolved, files),
+      store: await ArchiveStore.of(workspace),
+      sandbox: workspace.sandbox,
+      sourceDateEpoch: planned.sourceDateEpoch,
+      context: {...workspace.job(() => undefined, (message) => reporter.warn(message)), scratch: workspace.workDir},
+      lock: options.lock,
+    }))
+  await writeOutput(file, renderLockfile(lockfileOf(packages, planned.releases)))
 }
 
 /** What an unchanged compose reports: the parent, as it is. */

@@ -1,3 +1,5 @@
+import {compareText} from '../text.js'
+
 export interface InstalledPackage {
   name: string
   version: string
@@ -12,7 +14,7 @@ export function installedPackages(text: string): InstalledPackage[] {
     if (!/ installed$/.test(field('Status') ?? '')) continue
     packages.push({name: field('Package') ?? '', version: field('Version') ?? '', architecture: field('Architecture') ?? ''})
   }
-  return packages.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return packages.sort((a, b) => compareText(a.name, b.name))
 }
 
 /** `name=version:arch`, the form the commit metadata lists. */

@@ -80,11 +80,15 @@ export async function addToDeploymentEtc(deployment: Deployment, files: GuestFil
   await rm(staged, {recursive: true, force: true})
 }
 
-/** The failed units a report line lists (`failed=a,b` or `failed=none`); undefined when it lists none. */
-export function reportedFailedUnits(line: string): string[] | undefined {
+/**
+ * The failed units a report's first line lists (`failed=a,b` or
+ * `failed=none`; none when it has no such field), or undefined when LINE is
+ * not that line: it holds MARKER.
+ */
+export function reportedFailedUnits(marker: string, line: string): string[] | undefined {
+  if (!line.includes(marker)) return undefined
   const failed = /(?:^|\s)failed=(\S+)/.exec(line)?.[1]
-  if (failed === undefined) return undefined
-  return failed === 'none' ? [] : failed.split(',')
+  return failed === undefined || failed === 'none' ? [] : failed.split(',')
 }
 
 const BOOT_REPORT_PREFIX = 'apt-ostree-boot-report:'
@@ -102,5 +106,5 @@ say "reached=${target} failed=\${failed:-none}"
 
 /** The failed units of vm boot's report line, or undefined for any other line. */
 export function bootReport(line: string): string[] | undefined {
-  return line.includes(`${BOOT_REPORT_PREFIX} reached=`) ? (reportedFailedUnits(line) ?? []) : undefined
+  return reportedFailedUnits(`${BOOT_REPORT_PREFIX} reached=`, line)
 }

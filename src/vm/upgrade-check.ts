@@ -88,7 +88,7 @@ export function checkFiles(cycles: number): GuestFile[] {
  * that line means the target was reached.
  */
 export function checkReport(line: string): string[] | undefined {
-  return line.includes(`${CHECK_PREFIX} boot=`) ? (reportedFailedUnits(line) ?? []) : undefined
+  return reportedFailedUnits(`${CHECK_PREFIX} boot=`, line)
 }
 
 /** One boot's report lines, as KEY → values (err, upgrade-output and rollback-output repeat). */
