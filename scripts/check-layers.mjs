@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 
 /** Bottom to top. A layer is a directory of src/ or a list of files at its top. The top one holds the programs: the CLI's commands and the worker. */
 export const LAYERS = [
-  ['base', ['errors.ts', 'fs.ts', 'hash.ts', 'version.ts', 'system-files.ts', 'arch.ts', 'file-tree.ts', 'text.ts', 'settle.ts']],
+  ['base', ['errors.ts', 'fs.ts', 'hash.ts', 'version.ts', 'system-files.ts', 'arch.ts', 'file-tree.ts', 'text.ts', 'settle.ts', 'clock.ts']],
   ['tools', ['tools/']],
   ['sandbox', ['sandbox/']],
   ['workspace', ['cache-dir.ts', 'lock.ts', 'workspace.ts', 'host-check.ts']],

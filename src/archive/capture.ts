@@ -49,7 +49,19 @@ export function indexFilesOf(release: ReleaseState, components: string[], arch: 
  * CACHEDIR/archive/sha256/DIGEST: shared by every compose, verified before
  * each reuse, so a damaged file is fetched again instead of reaching a tree.
  */
+/** How a compose used the store for one kind of file: found intact, fetched, found damaged (and fetched again). */
+export interface StoreUse {
+  reused: number
+  fetched: number
+  damaged: number
+  /** Bytes fetched, damaged files' included. */
+  fetchedBytes: number
+}
+
 export class ArchiveStore {
+  /** What this store was asked for, by kind: the build report's cache hits. */
+  readonly use: {indices: StoreUse; debs: StoreUse} = {indices: unusedStore(), debs: unusedStore()}
+
   constructor(readonly directory: string) {}
 
   /** The store of WORKSPACE's cache dir (CACHEDIR/archive). */
@@ -71,17 +83,28 @@ export class ArchiveStore {
   }
 
   /** Have FILE in the store: checked when there, else fetched from URLS. */
-  async ensure(file: ReleaseFile, urls: string[], name: string, context: JobContext): Promise<string> {
+  async ensure(file: ReleaseFile, urls: string[], name: string, context: JobContext, use: StoreUse): Promise<string> {
     const stored = this.pathOf(file.sha256)
     if (await pathExists(stored)) {
-      if ((await digestOf(stored)) === file.sha256) return stored
+      if ((await digestOf(stored)) === file.sha256) {
+        use.reused++
+        return stored
+      }
       context.warn(`cached ${name} did not match its sha256 (damaged cache): fetching it again`)
+      use.damaged++
       await rm(stored, {force: true})
     }
     context.progress(`fetching ${name}`)
     await downloadVerified(urls, file, stored, context.signal)
+    use.fetched++
+    use.fetchedBytes += file.size
     return stored
   }
+}
+
+/** A StoreUse of nothing yet. */
+export function unusedStore(): StoreUse {
+  return {reused: 0, fetched: 0, damaged: 0, fetchedBytes: 0}
 }
 
 async function digestOf(file: string): Promise<string> {
@@ -100,7 +123,7 @@ function indexUrls(index: IndexFile): string[] {
 /** Every index file of the treefile's repos, in the store. */
 export async function storeIndices(resolved: ResolvedTreefile, releases: ReleaseState[], store: ArchiveStore, context: JobContext): Promise<IndexFile[]> {
   const indices = releases.flatMap((release) => indexFilesOf(release, resolved.treefile.repos[release.repoIndex].components, resolved.arch))
-  for (const index of indices) await store.ensure(index.file, indexUrls(index), `${index.release.suite}/${index.path}`, context)
+  for (const index of indices) await store.ensure(index.file, indexUrls(index), `${index.release.suite}/${index.path}`, context, store.use.indices)
   return indices
 }
 
@@ -125,7 +148,7 @@ export async function storeDebs(packages: Array<PackageFile & {release: ReleaseS
     const {release} = pkg
     const captured = release.source !== release.uri
     const urls = captured ? [`${release.source}/${pkg.filename}`] : resolved.treefile.repos[release.repoIndex].uris.map((uri) => `${archiveBase(uri)}/${pkg.filename}`)
-    await store.ensure({sha256: pkg.sha256, size: pkg.size}, urls, path.posix.basename(pkg.filename), context)
+    await store.ensure({sha256: pkg.sha256, size: pkg.size}, urls, path.posix.basename(pkg.filename), context, store.use.debs)
   }
 }
 

@@ -25,6 +25,7 @@ export const composeFlags = {
   lockfile: Flags.string({description: 'Hold the packages at the versions this lockfile (as --write-lockfile-to writes) names (repeatable; for a package in several, the later file wins). A locked version the repos no longer have fails the compose, naming it.', multiple: true}),
   'lockfile-strict': Flags.boolean({description: 'With --lockfile: fail when the resolved package set differs from the lockfile in any way (a package added, missing or at another version), naming each difference.'}),
   'archive-dir': Flags.string({description: 'Read every repo of the treefile from this captured archive (as compose fetch writes it), not the network. The commit is the one the online compose of the same archive state gives.'}),
+  'write-report-to': Flags.string({description: 'Write the build report (schemas/report.schema.json) to this file: seconds per stage, packages and their installed size, cache hits (.debs, indices, the bootstrapped tree, the staging repo), the image\'s layers and what lint found. Two builds of the same inputs write the same report but for its timings.'}),
   'write-lockfile-to': Flags.string({description: 'Write a lockfile (schemas/lockfile.schema.json) to this file: every installed package with its version, architecture and .deb sha256, and each repo suite\'s InRelease sha256 and Date. The same compose writes the same bytes.'}),
   'add-metadata-string': Flags.string({description: 'Commit metadata KEY=VALUE (repeatable); wins over the treefile\'s.', multiple: true}),
   'add-metadata-from-json': Flags.string({description: 'Commit metadata from a JSON object file.'}),
@@ -102,6 +103,7 @@ export async function composeOptions(flags: ComposeFlagValues, resolved: Resolve
     writeCommitidTo: flags['write-commitid-to'],
     writeComposejsonTo: flags['write-composejson-to'],
     writeLockfileTo: flags['write-lockfile-to'],
+    writeReportTo: flags['write-report-to'],
     lock: await packageLock(flags),
     archiveDir: await archiveDirFlag(flags['archive-dir']),
   }

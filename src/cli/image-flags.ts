@@ -1,10 +1,10 @@
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
-import {exportCommitImage} from '../compose/image.js'
+import {exportCommitImage, type CommitImageResult} from '../compose/image.js'
 import {UsageError} from '../errors.js'
 import {assertWritable, pathExists} from '../fs.js'
-import {DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
+import {checkMaxLayers, DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
 import {readImageConfig} from '../oci/config.js'
 import type {ImageOptions, ImageResult} from '../oci/export.js'
 import {parseImageReference, type ImageReference} from '../oci/reference.js'
@@ -62,7 +62,7 @@ function parseLabels(entries: string[]): Record<string, string> {
 /** Parse and check the image flags and the output reference, before any compose work. */
 export async function parseImageOptions(output: string, flags: ImageFlagValues): Promise<ImageOptions> {
   const reference = parseImageReference(output)
-  if (flags['max-layers'] < MIN_LAYERS) throw new UsageError(`--max-layers must be at least ${MIN_LAYERS} (got ${flags['max-layers']})`)
+  checkMaxLayers(flags['max-layers'])
   const options: ImageOptions = {
     output: reference,
     labels: parseLabels(flags.label ?? []),
@@ -90,7 +90,7 @@ export function describeImage(result: ImageResult): string {
 }
 
 /** Write the commit a compose made (or any commit of a repo) as the image the flags describe. */
-export function writeCommitImage(image: ImageOptions, source: {repo: string; ref: string}, flags: {cachedir: string; 'skip-lint'?: string[]}, note: (line: string) => void): Promise<ImageResult> {
+export function writeCommitImage(image: ImageOptions, source: {repo: string; ref: string}, flags: {cachedir: string; 'skip-lint'?: string[]}, note: (line: string) => void): Promise<CommitImageResult> {
   return exportCommitImage({
     ...image,
     ...source,

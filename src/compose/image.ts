@@ -1,7 +1,8 @@
+import {secondsSince} from '../clock.js'
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
-import {formatLintReport, runLint} from '../lint/run.js'
+import {formatLintReport, runLint, type LintFinding} from '../lint/run.js'
 import {commitFacts} from '../oci/config.js'
 import {exportImage, type ImageOptions, type ImageResult} from '../oci/export.js'
 import {OstreeRepo} from '../tools/ostree.js'
@@ -36,22 +37,46 @@ async function contentRepo(repo: OstreeRepo, commit: string, workspace: Workspac
   return staging.host
 }
 
+/** REPO's commits of REVS, readable as files (a bare-user copy for an archive repo), under the cache dir's lock. */
+export async function withCommitContent<T>(input: {repo: string; revs: string[]; cacheDir: string; purpose: string}, work: (content: {source: OstreeRepo; repo: OstreeRepo; commits: string[]; workspace: Workspace}) => Promise<T>): Promise<T> {
+  const repo = new OstreeRepo(path.resolve(input.repo))
+  if (!(await repo.exists())) throw new AptOstreeError(`${input.repo}: not an OSTree repo`)
+  const commits: string[] = []
+  for (const rev of input.revs) {
+    const commit = await repo.resolve(rev)
+    if (!commit || !(await repo.hasCommit(commit))) throw new AptOstreeError(`${rev}: no such ref or commit in ${input.repo}`)
+    commits.push(commit)
+  }
+  await mkdir(input.cacheDir, {recursive: true})
+  const workspace = await Workspace.open(path.resolve(input.cacheDir), input.purpose)
+  try {
+    const lock = await Lock.acquire(path.join(workspace.cacheDir, 'apt-ostree.lock'), `cache dir ${input.cacheDir}`)
+    workspace.onDispose(() => lock.release())
+    let source = repo
+    for (const commit of commits) source = await contentRepo(repo, commit, workspace)
+    return await work({source, repo, commits, workspace})
+  } catch (error) {
+    throw workspace.interrupted(error)
+  } finally {
+    await workspace.dispose()
+  }
+}
+
+/**
+ * The image written, with what bootc's lint found in it (absent when the
+ * image at the output was kept as it was, unlinted) and the seconds it took.
+ */
+export type CommitImageResult = ImageResult & {lint?: LintFinding[]; seconds: number}
+
 /**
  * A commit of REPO as an OCI image at the output, after bootc's lint passed
  * on exactly the tree the image holds (a fatal finding writes nothing).
  */
-export async function exportCommitImage(input: CommitImageInput): Promise<ImageResult> {
-  const repo = new OstreeRepo(path.resolve(input.repo))
-  if (!(await repo.exists())) throw new AptOstreeError(`${input.repo}: not an OSTree repo`)
-  const commit = await repo.resolve(input.ref)
-  if (!commit) throw new AptOstreeError(`${input.ref}: no such ref or commit in ${input.repo}`)
-  await mkdir(input.cacheDir, {recursive: true})
-  const workspace = await Workspace.open(path.resolve(input.cacheDir), 'image')
-  try {
-    const lock = await Lock.acquire(path.join(workspace.cacheDir, 'apt-ostree.lock'), `cache dir ${input.cacheDir}`)
-    workspace.onDispose(() => lock.release())
-    const source = await contentRepo(repo, commit, workspace)
-    return await exportImage(
+export function exportCommitImage(input: CommitImageInput): Promise<CommitImageResult> {
+  return withCommitContent({repo: input.repo, revs: [input.ref], cacheDir: input.cacheDir, purpose: 'image'}, async ({source, repo, commits: [commit], workspace}) => {
+    let lint: LintFinding[] | undefined
+    const started = performance.now()
+    const image = await exportImage(
       {
         ...input,
         repo: source,
@@ -63,14 +88,13 @@ export async function exportCommitImage(input: CommitImageInput): Promise<ImageR
           input.progress('linting the image tree')
           const result = await runLint(files, {rootKind: 'image', skip: input.skipLint})
           if (result.fatal > 0) throw new AptOstreeError(`the image fails bootc's lint; nothing was written\n${formatLintReport(result)}`)
+          lint = result.findings
           for (const finding of result.findings) input.warn(`lint ${finding.rule}: ${finding.message}${finding.items.length ? `: ${finding.items.slice(0, 5).join(', ')}` : ''}`)
         },
       },
       await commitFacts(repo, commit),
     )
-  } catch (error) {
-    throw workspace.interrupted(error)
-  } finally {
-    await workspace.dispose()
-  }
+    const seconds = secondsSince(started)
+    return lint ? {...image, lint, seconds} : {...image, seconds}
+  })
 }

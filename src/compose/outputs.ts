@@ -13,6 +13,8 @@ export interface ComposeOutputs {
   writeCommitidTo?: string
   writeComposejsonTo?: string
   writeLockfileTo?: string
+  /** Checked here; written by the caller (compose/report.ts) once the image, if any, is written too. */
+  writeReportTo?: string
 }
 
 /**
@@ -31,7 +33,7 @@ export async function checkOutputs(options: ComposeOutputs): Promise<void> {
     }
     if (!info) await assertWritable(path.join(repo, 'config'), `--repo ${options.repo}`)
   }
-  for (const [flag, file] of [['--write-commitid-to', options.writeCommitidTo], ['--write-composejson-to', options.writeComposejsonTo], ['--write-lockfile-to', options.writeLockfileTo]] as const) {
+  for (const [flag, file] of [['--write-commitid-to', options.writeCommitidTo], ['--write-composejson-to', options.writeComposejsonTo], ['--write-lockfile-to', options.writeLockfileTo], ['--write-report-to', options.writeReportTo]] as const) {
     if (!file) continue
     if ((await stat(file).catch(() => undefined))?.isDirectory()) throw new UsageError(`${flag} ${file}: is a directory`)
     await assertWritable(file, `${flag} ${file}`)

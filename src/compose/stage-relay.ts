@@ -1,3 +1,4 @@
+import {secondsSince} from '../clock.js'
 import type {WorkerEvent} from '../sandbox/worker-protocol.js'
 import type {Reporter, StageProgress} from './reporter.js'
 
@@ -38,7 +39,7 @@ export class StageRelay {
   /** End the open stage: done, or failed with ERROR. */
   finish(error?: unknown): void {
     if (!this.current) return
-    this.timings[this.current.name] = Math.round((performance.now() - this.current.started) / 100) / 10
+    this.timings[this.current.name] = secondsSince(this.current.started)
     this.current.finish(error)
     this.current = undefined
   }

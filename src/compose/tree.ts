@@ -1,5 +1,6 @@
+import {secondsSince} from '../clock.js'
 import path from 'node:path'
-import {ArchiveStore} from '../archive/capture.js'
+import {ArchiveStore, unusedStore, type StoreUse} from '../archive/capture.js'
 import {RootfsCache} from '../bootstrap/cache.js'
 import {bootstrap, describePackageSet, type PackageLock, type ResolvedPackage} from '../bootstrap/index.js'
 import {writeOutput} from '../fs.js'
@@ -9,6 +10,7 @@ import type {ResolvedTreefile} from '../treefile/index.js'
 import {Lock} from '../lock.js'
 import {allSettledOrFirstFailure} from '../settle.js'
 import {Workspace} from '../workspace.js'
+import {diffPackageIds} from './diff.js'
 import {gatherPlanInputs} from './gather.js'
 import {lockfileOf, renderLockfile} from '../archive/lockfile.js'
 import {copiedKeyrings, type InputFiles, treefileWithCopies} from './inputs.js'
@@ -35,6 +37,8 @@ export interface ComposeTreeOptions {
   writeComposejsonTo?: string
   /** Write the lockfile of the package set the compose resolved (archive/lockfile.ts) to this file. */
   writeLockfileTo?: string
+  /** The build report's file, checked before any work (compose/report.ts writes it). */
+  writeReportTo?: string
   /** Hold the packages at the lockfile's versions. */
   lock?: PackageLock
   /** Read every repo from this captured archive (compose fetch), not the network. */
@@ -47,6 +51,17 @@ export interface PackageDiff {
   added: string[]
   removed: string[]
   changed: string[]
+}
+
+/** What the compose took from its cache dir and what it made or fetched: the build report's cache hits. */
+export interface CacheUse {
+  /** The bootstrapped tree: reused from the cache, built, or not needed (nothing to compose). */
+  rootfs: 'reused' | 'built' | 'not needed'
+  /** The staging repo: kept (it passed ostree fsck), rebuilt (it failed), new, or not checked (nothing to compose). */
+  staging: 'kept' | 'rebuilt' | 'new' | 'not checked'
+  /** The repos' Packages indices and the .debs, in the cache's archive store. */
+  indices: StoreUse
+  debs: StoreUse
 }
 
 export interface ComposeResult {
@@ -63,19 +78,14 @@ export interface ComposeResult {
   diff: PackageDiff
   /** Seconds per stage. */
   timings: Record<string, number>
+  cache: CacheUse
   unchanged: boolean
 }
 
 export function diffPackages(before: string[], after: string[]): PackageDiff {
-  const byName = (ids: string[]): Map<string, string> => new Map(ids.map((id) => [id.split('=')[0], id]))
-  const [old, now] = [byName(before), byName(after)]
-  return {
-    added: [...now.keys()].filter((name) => !old.has(name)),
-    removed: [...old.keys()].filter((name) => !now.has(name)),
-    changed: [...now.keys()].filter((name) => old.has(name) && old.get(name) !== now.get(name)),
-  }
+  const {added, removed, changed} = diffPackageIds(before, after)
+  return {added: added.map((pkg) => pkg.name), removed: removed.map((pkg) => pkg.name), changed: changed.map((pkg) => pkg.name)}
 }
-
 
 /** The options once `checkSigning` passed: what publishing signs with. */
 type CheckedOptions = ComposeTreeOptions & {publish: PublishOptions<CheckedSigning>}
@@ -94,7 +104,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
     try {
       return await work()
     } finally {
-      timings[name] = Math.round((performance.now() - start) / 100) / 10
+      timings[name] = secondsSince(start)
     }
   }
 
@@ -102,21 +112,25 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
   const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), sandbox, digester)
   // The package set apt resolved, when this compose bootstrapped (not when it reused a cached tree).
   let resolvedSet: ResolvedPackage[] | undefined
+  const store = await ArchiveStore.of(workspace)
+  let rootfs: CacheUse['rootfs'] = 'built'
+  let stagingKept = true
   await timed('bootstrap', () =>
     reporter.stage('bootstrap', async ({progress, title}) => {
       const job = context(progress)
       // Two checks of caches at once, one mostly hashing, the other mostly copying.
       progress('checking the staging repo (ostree fsck) and the cached bootstrapped tree')
-      const [, restored] = await allSettledOrFirstFailure([
+      const [kept, restored] = await allSettledOrFirstFailure([
         verifyStaging(repos.staging, workspace, job.warn),
         options.forceNocache ? Promise.resolve(false) : cache.restore(planned.bootstrapHash, root, job),
       ])
+      stagingKept = kept
       if (restored) {
+        rootfs = 'reused'
         title('bootstrap: reusing the cached tree')
         return
       }
       const keyrings = copiedKeyrings(options.resolved, files)
-      const store = await ArchiveStore.of(workspace)
       resolvedSet = await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sourceDateEpoch: planned.sourceDateEpoch, context: job, lock: options.lock}, root)
       progress('caching the bootstrapped tree')
       await cache.store(planned.bootstrapHash, root, job)
@@ -163,7 +177,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
       title(`commit ${committed.commit.slice(0, 12)} to ${planned.ref}`)
     }),
   )
-  const result = {
+  const result: ComposeResult = {
     ref: planned.ref,
     repo: repos.target.path,
     commit: committed.commit,
@@ -175,6 +189,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
     packages: committed.packages,
     diff: diffPackages(planned.parent?.packages ?? [], committed.packages),
     timings,
+    cache: {rootfs, staging: repos.staging.created ? 'new' : stagingKept ? 'kept' : 'rebuilt', ...store.use},
     unchanged: false,
   }
   return {result, resolvedSet}
@@ -216,6 +231,7 @@ function unchangedResult(planned: Plan, repo: OstreeRepo, timings: Record<string
     packages: parent.packages,
     diff: {added: [], removed: [], changed: []},
     timings,
+    cache: {rootfs: 'not needed', staging: 'not checked', indices: unusedStore(), debs: unusedStore()},
     unchanged: true,
   }
 }
@@ -241,7 +257,7 @@ export async function composeTree(unchecked: ComposeTreeOptions, reporter: Repor
       title(result.unchanged ? 'plan: no apparent changes since previous commit' : `plan: input ${result.inputHash.slice(0, 12)}`)
       return {planned: result, files: gathered.files}
     })
-    const planSeconds = Math.round((performance.now() - start) / 100) / 10
+    const planSeconds = secondsSince(start)
     const staged = planned.unchanged ? undefined : await runStages(options, planned, files, repos, workspace, reporter)
     const result = staged ? {...staged.result, timings: {plan: planSeconds, ...staged.result.timings}} : unchangedResult(planned, repos.target, {plan: planSeconds})
     if (options.writeCommitidTo) await writeOutput(options.writeCommitidTo, result.commit)

@@ -4,6 +4,8 @@ export interface InstalledPackage {
   name: string
   version: string
   architecture: string
+  /** dpkg's Installed-Size, in KiB. */
+  installedSize: number
 }
 
 /** Installed packages from a dpkg `status` file's text, sorted by name. */
@@ -12,7 +14,7 @@ export function installedPackages(text: string): InstalledPackage[] {
   for (const stanza of text.split(/\n\s*\n/)) {
     const field = (name: string): string | undefined => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1]
     if (!/ installed$/.test(field('Status') ?? '')) continue
-    packages.push({name: field('Package') ?? '', version: field('Version') ?? '', architecture: field('Architecture') ?? ''})
+    packages.push({name: field('Package') ?? '', version: field('Version') ?? '', architecture: field('Architecture') ?? '', installedSize: Number(field('Installed-Size') ?? 0)})
   }
   return packages.sort((a, b) => compareText(a.name, b.name))
 }

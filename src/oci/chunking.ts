@@ -19,6 +19,11 @@ export interface Component {
 /** Each layer's component names, in manifest order. */
 export type Packing = string[][]
 
+/** `--max-layers`: refused before any work when too small for the layers packComponents always makes. */
+export function checkMaxLayers(maxLayers: number): void {
+  if (!Number.isInteger(maxLayers) || maxLayers < MIN_LAYERS) throw new UsageError(`--max-layers must be an integer of at least ${MIN_LAYERS} (got ${maxLayers})`)
+}
+
 /**
  * Group components into at most `maxLayers` layers, rpm-ostree style: the
  * biggest (the kernel, its modules, the initramfs, ...) alone, the long
@@ -28,7 +33,7 @@ export type Packing = string[][]
  * so one added package changes one package layer.
  */
 export function packComponents(components: Component[], maxLayers: number, previous?: Packing): Packing {
-  if (!Number.isInteger(maxLayers) || maxLayers < MIN_LAYERS) throw new UsageError(`--max-layers must be an integer of at least ${MIN_LAYERS} (got ${maxLayers})`)
+  checkMaxLayers(maxLayers)
   const present = new Set(components.map((component) => component.name))
   if (previous && previous.length <= maxLayers && previous.length > 0) {
     const placed = new Set(previous.flat())

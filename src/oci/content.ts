@@ -1,10 +1,11 @@
+import {createHash} from 'node:crypto'
 import path from 'node:path'
 import {commitPathMapper, fileOwners, packageOfListFile} from '../dpkg/ownership.js'
 import type {FileTree} from '../file-tree.js'
 import {DPKG_DATABASE} from '../ostree/layout.js'
 import type {CommitEntry, CommitTree} from '../ostree/tree.js'
 import {parseColonFile, parseTmpfilesLine} from '../system-files.js'
-import {INITRAMFS, UNPACKAGED, type Component} from './chunking.js'
+import {INITRAMFS, UNPACKAGED, type Component, type Packing} from './chunking.js'
 
 /** One path of the image, as a layer will hold it. */
 export interface ImageEntry {
@@ -85,6 +86,38 @@ export async function imageContent(tree: CommitTree): Promise<ImageContent> {
 /** Byte order of UTF-8 names, as `tar --sort=name` orders them. */
 export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
+
+/** Entries of each layer of PACKING: its own paths plus every parent directory, sorted. */
+export function layerEntries(entries: ImageEntry[], packing: Packing): ImageEntry[][] {
+  const binOf = new Map<string, number>()
+  packing.forEach((names, bin) => names.forEach((name) => binOf.set(name, bin)))
+  const directories = new Map(entries.filter((entry) => entry.type === 'directory').map((entry) => [entry.name, entry]))
+  const layers = packing.map(() => new Map<string, ImageEntry>())
+  for (const entry of entries) {
+    const layer = layers[binOf.get(entry.component) ?? packing.length - 1]
+    for (let parent = path.posix.dirname(entry.name); parent !== '.' && !layer.has(parent); parent = path.posix.dirname(parent)) {
+      const directory = directories.get(parent)
+      if (directory) layer.set(parent, directory)
+    }
+    layer.set(entry.name, entry)
+  }
+  return layers.map((layer) => [...layer.values()].sort((a, b) => compareNames(a.name, b.name)))
+}
+
+/**
+ * What a layer's bytes are a function of: its entries (content by ostree
+ * checksum) and the files' mtime; the layer writer (tar.ts) is
+ * deterministic, so two layers with the same fingerprint and compression
+ * have the same digest, and a changed fingerprint is a changed layer.
+ */
+export function layerFingerprint(entries: ImageEntry[], mtime: number): string {
+  const hash = createHash('sha256').update(`mtime ${mtime}\n`)
+  for (const entry of entries) {
+    const xattrs = entry.xattrs.map(([name, value]) => [name, value.toString('base64')])
+    hash.update(JSON.stringify([entry.name, entry.type, entry.mode, entry.uid, entry.gid, entry.size, entry.source?.checksum ?? null, entry.target ?? null, xattrs]) + '\n')
+  }
+  return hash.digest('hex')
 }
 
 const DIRECTORY_TYPES = new Set(['d', 'D', 'v', 'q', 'Q'])

@@ -11,7 +11,7 @@ import {skopeoCopy, skopeoRawManifest, type RegistryAccess} from '../tools/skope
 import {LAYER_MEDIA_TYPES, type Compression, type Descriptor} from './blob.js'
 import {COMPONENTS_ANNOTATION, layerName, packComponents, packingOfManifest, readPreviousPacking, type Packing} from './chunking.js'
 import {imageConfigDocument, imageLabels, type CommitFacts, type ImageConfigInput} from './config.js'
-import {compareNames, imageContent, imageFileTree, type ImageEntry} from './content.js'
+import {imageContent, imageFileTree, layerEntries, type ImageEntry} from './content.js'
 import {MEDIA_TYPES, OciLayout, writeOciArchive} from './layout.js'
 import {selectManifest, withImageLayout, type Manifest} from './read.js'
 import {formatImageReference, type ImageReference} from './reference.js'
@@ -74,23 +74,6 @@ async function existingManifest(input: ExportInput): Promise<{manifest: Manifest
     // No image there yet (or not one we can read): a fresh packing, not a failure.
     return undefined
   }
-}
-
-/** Entries of each layer: its own paths plus every parent directory, sorted. */
-function layerEntries(entries: ImageEntry[], packing: Packing): ImageEntry[][] {
-  const binOf = new Map<string, number>()
-  packing.forEach((names, bin) => names.forEach((name) => binOf.set(name, bin)))
-  const directories = new Map(entries.filter((entry) => entry.type === 'directory').map((entry) => [entry.name, entry]))
-  const layers = packing.map(() => new Map<string, ImageEntry>())
-  for (const entry of entries) {
-    const layer = layers[binOf.get(entry.component) ?? packing.length - 1]
-    for (let parent = path.posix.dirname(entry.name); parent !== '.' && !layer.has(parent); parent = path.posix.dirname(parent)) {
-      const directory = directories.get(parent)
-      if (directory) layer.set(parent, directory)
-    }
-    layer.set(entry.name, entry)
-  }
-  return layers.map((layer) => [...layer.values()].sort((a, b) => compareNames(a.name, b.name)))
 }
 
 /** Write the blobs of the image into a layout: layers in parallel, then config and manifest. */

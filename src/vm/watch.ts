@@ -1,3 +1,4 @@
+import {secondsSince} from '../clock.js'
 import {createWriteStream} from 'node:fs'
 import {rename} from 'node:fs/promises'
 import {StringDecoder} from 'node:string_decoder'
@@ -114,7 +115,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
       if (!report.reached && (line.includes(`Reached target ${options.target}`) || guestFailed)) {
         clearTimeout(stall)
         report.reached = true
-        report.seconds = Math.round((performance.now() - start) / 100) / 10
+        report.seconds = secondsSince(start)
         if (!options.untilExit) settle = setTimeout(stop, SETTLE_MS)
       }
       if (/Kernel panic|You are in emergency mode|Entering emergency mode/.test(line) && !report.failure) {
@@ -136,7 +137,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
       ? `no "Reached target ${options.target}" within ${options.timeoutSeconds} s${waitingFor(jobs)}`
       : `qemu exited (${result.exitCode ?? result.signal}) before ${options.target}`
   }
-  if (!report.reached) report.seconds = Math.round((performance.now() - start) / 100) / 10
+  if (!report.reached) report.seconds = secondsSince(start)
   return report
 }
 

@@ -24,6 +24,7 @@ describe('--json documents match schemas/output', () => {
     [['container', 'lint', '--list'], 'container-lint', 0],
     [['container', 'lint', '/nonexistent/rootfs'], 'container-lint', 2],
     [['vm', 'boot', '/nonexistent/disk.qcow2'], 'vm-boot', 1],
+    [['compose', 'diff', '--repo', '/nonexistent/repo', 'a', 'b'], 'compose-diff', 1],
     [['compose', 'tree', 'treefiles/debian-trixie-minimal.yaml', '--container'], 'compose-tree', 2],
   ] as const)('%j', async (args, schema, exitCode) => {
     const {exitCode: code, document} = await json([...args])

@@ -30,6 +30,7 @@ test.each([
   [['--write-commitid-to', at('file/commit')], `--write-commitid-to ${at('file/commit')}: cannot write it there (a parent is not a directory)`],
   [['--write-composejson-to', at('file/deeper/compose.json')], `--write-composejson-to ${at('file/deeper/compose.json')}: cannot write it there (a parent is not a directory)`],
   [['--write-lockfile-to', at('stuff')], `--write-lockfile-to ${at('stuff')}: is a directory`],
+  [['--write-report-to', at('file/report.json')], `--write-report-to ${at('file/report.json')}: cannot write it there (a parent is not a directory)`],
   [['--lockfile-strict'], '--lockfile-strict needs --lockfile FILE'],
   [['--lockfile', at('absent.json')], `--lockfile ${at('absent.json')}: cannot read it (ENOENT)`],
   [['--archive-dir', at('file')], `--archive-dir ${at('file')}: no such directory (compose fetch writes one)`],

@@ -177,9 +177,13 @@ describe('compose tree: the lockfile', () => {
 
 describe('compose tree: reruns and faults', () => {
   test('an unchanged rerun prints "No apparent changes since previous commit" and runs no stage after the plan', async () => {
-    const rerun = await commit('keys.yaml', '--source-date-epoch', '1767225600', '--write-lockfile-to', path.join(work, 'lock-again.json'))
+    const rerun = await commit('keys.yaml', '--source-date-epoch', '1767225600', '--write-lockfile-to', path.join(work, 'lock-again.json'), '--write-report-to', path.join(work, 'report.json'))
     expect(rerun.exitCode).toBe(0)
     expect(rerun.stdout).toContain('No apparent changes since previous commit')
+    // Its report: valid, the commit as it was, nothing taken from the cache or fetched.
+    const report = JSON.parse(readFileSync(path.join(work, 'report.json'), 'utf8'))
+    expect(schemaErrors('report', report)).toEqual([])
+    expect(report).toMatchObject({commit: composeJson.commit, unchanged: true, packages: {count: composeJson.packages.length}, cache: {rootfs: 'not needed', debs: {fetched: 0}}, image: null, lint: null})
     // The same compose, the same lockfile, byte for byte.
     expect(readFileSync(path.join(work, 'lock-again.json'), 'utf8')).toBe(readFileSync(path.join(work, 'lock.json'), 'utf8'))
     expect(await tree.revParse()).toBe(composeJson.commit)

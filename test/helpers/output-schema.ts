@@ -4,7 +4,7 @@ import {Ajv2020} from 'ajv/dist/2020.js'
 import {repoRoot} from './cli.js'
 
 /** The errors of a command's --json document against schemas/output/NAME.schema.json; [] when it conforms. */
-export function outputSchemaErrors(name: 'compose-tree' | 'compose-validate' | 'container-lint' | 'vm-boot', document: unknown): string[] {
+export function outputSchemaErrors(name: 'compose-diff' | 'compose-tree' | 'compose-validate' | 'container-lint' | 'vm-boot', document: unknown): string[] {
   return schemaErrors(`output/${name}`, document)
 }
 

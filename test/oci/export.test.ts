@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {diffBuilds} from '../../src/compose/diff.js'
 import {exportCommitImage} from '../../src/compose/image.js'
 import {exportImage, type ExportInput, type ImageOptions} from '../../src/oci/export.js'
 import type {CommitFacts} from '../../src/oci/config.js'
@@ -187,5 +188,30 @@ describe('exportImage', () => {
       const hash = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex')
       expect(await hash(`${work}/${compression}-2.tar`)).toBe(await hash(`${work}/${compression}-1.tar`))
     }
+  })
+
+  it('compose diff names exactly the layers whose digest changes: one package changed, one added, one unowned file changed', async () => {
+    const tree = path.join(work, 'tree')
+    const second = path.join(work, 'tree-2')
+    await execa('cp', ['-a', tree, second])
+    await writeFile(path.join(second, 'usr/etc/hello.conf'), 'x=2')
+    await writeFile(path.join(second, 'usr/share/dpkg/database/info/extra.list'), '/usr/bin/extra\n')
+    await writeFile(path.join(second, 'usr/bin/extra'), 'extra')
+    await writeFile(path.join(second, 'usr/etc/empty-b'), 'not empty')
+    const changedCommit = await repo.commit({tree: second, timestamp: 1767225600})
+    await exportTo(`oci:${work}/diff-1:t`)
+    const layout = JSON.parse(await readFile(path.join(work, 'diff-1/index.json'), 'utf8'))
+    const manifestFile = path.join(work, 'diff-1-manifest.json')
+    await writeFile(manifestFile, await readFile(path.join(work, 'diff-1/blobs/sha256', layout.manifests[0].digest.slice(7))))
+    const before = JSON.parse(await readFile(manifestFile, 'utf8')).layers as Array<{digest: string}>
+    const after = await exportTo(`oci:${work}/diff-2:t`, {commit: changedCommit, previousBuildManifest: manifestFile})
+    const changedByDigest = after.layers.flatMap((layer, index) => (before[index]?.digest === layer.digest ? [] : [index + 1]))
+    expect(changedByDigest.length).toBeGreaterThan(1)
+    expect(changedByDigest.length).toBeLessThan(after.layers.length)
+
+    const diff = await diffBuilds({repo: repo.path, from: commit, to: changedCommit, cacheDir: path.join(work, 'cache'), maxLayers: 8, progress: () => undefined})
+    expect(diff.layers.changed.map((layer) => layer.index)).toEqual(changedByDigest)
+    expect(diff.layers.changed.map((layer) => layer.components)).toEqual(changedByDigest.map((index) => after.layers[index - 1].components))
+    expect(diff.layers.changed.flatMap((layer) => layer.components)).toEqual(expect.arrayContaining(['hello', 'extra', 'apt-ostree-unpackaged-content']))
   })
 })

@@ -23,7 +23,7 @@ describe('image options', () => {
     [['-o', 'oci:out/x'], 2, '--output is for the image: add --container'],
     [['--container', '-o', 'ftp://host/image'], 2, 'ftp://host/image: unknown image transport "ftp"; use oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME[:TAG] or docker://REGISTRY/NAME[:TAG]'],
     [['--container', '-o', 'out/image.tar'], 2, 'out/image.tar: unknown image transport; use oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME[:TAG] or docker://REGISTRY/NAME[:TAG]'],
-    [['--container', '-o', 'oci:/tmp/x', '--max-layers', '3'], 2, '--max-layers must be at least 4 (got 3)'],
+    [['--container', '-o', 'oci:/tmp/x', '--max-layers', '3'], 2, '--max-layers must be an integer of at least 4 (got 3)'],
     [['--container', '-o', 'oci:/tmp/x', '--compression', 'bzip2'], 2, undefined],
     [['--container', '-o', 'oci-archive:/etc/hostname/image.tar'], 2, '--output /etc/hostname/image.tar: cannot write it there (a parent is not a directory)'],
   ])('%j', async (args, exitCode, message) => {

@@ -1,11 +1,11 @@
-import {mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {BUILT_CLI, repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
 import {ordinaryUser, type OrdinaryUser} from '../helpers/ordinary-user.js'
-import {outputSchemaErrors} from '../helpers/output-schema.js'
+import {outputSchemaErrors, schemaErrors} from '../helpers/output-schema.js'
 import {podman, podmanEnv, resetPodman} from '../helpers/podman.js'
 import {startRegistry} from '../helpers/registry.js'
 import {describeTree, describeXattrs, hardLinkGroups} from '../helpers/tree-compare.js'
@@ -47,9 +47,14 @@ let first: Composed
 let grown: Composed
 
 const lockfile = path.join(work, 'lock.json')
+const reports = {online: path.join(work, 'report-online.json'), offline: path.join(work, 'report-offline.json')}
+/** The first compose's time from an empty cache, beside which the offline rebuild's is printed. */
+let onlineSeconds = 0
 
 beforeAll(async () => {
-  first = await composeImage(TREEFILE, cacheA, archive, ['--write-lockfile-to', lockfile])
+  const started = performance.now()
+  first = await composeImage(TREEFILE, cacheA, archive, ['--write-lockfile-to', lockfile, '--write-report-to', reports.online])
+  onlineSeconds = Math.round((performance.now() - started) / 1000)
 })
 
 afterAll(async () => {
@@ -123,12 +128,23 @@ describe('a release rebuilt offline from its captured archive', () => {
     expect(interfaces).toEqual(['lo'])
     const output = path.join(work, 'offline.ociarchive')
     const started = performance.now()
-    const offline = await execa('unshare', ['-n', 'node', BUILT_CLI, 'compose', 'tree', TREEFILE, '--container', '-o', `oci-archive:${output}`, '--cachedir', path.join(work, 'cache-offline'), '--archive-dir', captured, '--json'], {env, reject: false})
+    const offline = await execa('unshare', ['-n', 'node', BUILT_CLI, 'compose', 'tree', TREEFILE, '--container', '-o', `oci-archive:${output}`, '--cachedir', path.join(work, 'cache-offline'), '--archive-dir', captured, '--write-report-to', reports.offline, '--json'], {env, reject: false})
     expect(offline.exitCode, offline.stderr).toBe(0)
     const rebuilt = JSON.parse(offline.stdout) as Composed
-    console.log(`online:  commit ${first.commit}, manifest ${first.image.manifestDigest}\noffline: commit ${rebuilt.commit}, manifest ${rebuilt.image.manifestDigest} (${Math.round((performance.now() - started) / 1000)} s)`)
+    console.log(`online:  commit ${first.commit}, manifest ${first.image.manifestDigest} (${onlineSeconds} s, empty cache)\noffline: commit ${rebuilt.commit}, manifest ${rebuilt.image.manifestDigest} (${Math.round((performance.now() - started) / 1000)} s, empty cache)`)
     expect(rebuilt.commit).toBe(first.commit)
     expect(rebuilt.image.manifestDigest).toBe(first.image.manifestDigest)
+  })
+
+  test('both builds\' reports validate, and are the same but for their timings', () => {
+    const [online, offline] = [reports.online, reports.offline].map((file) => readFileSync(file, 'utf8'))
+    const [a, b] = [online, offline].map((text) => JSON.parse(text) as {timings: Record<string, number>; cache: object; packages: object})
+    for (const report of [a, b]) expect(schemaErrors('report', report)).toEqual([])
+    console.log(`report: ${JSON.stringify(a.packages)}, cache ${JSON.stringify(a.cache)}\nonline timings ${JSON.stringify(a.timings)}\noffline timings ${JSON.stringify(b.timings)}`)
+    // Byte for byte, once the timings object is blanked.
+    const untimed = (text: string): string => text.replace(/"timings": \{[^}]*\}/, '"timings": {}')
+    expect(untimed(offline)).toBe(untimed(online))
+    expect(Object.keys(b.timings)).toEqual(Object.keys(a.timings))
   })
 })
 

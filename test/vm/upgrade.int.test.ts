@@ -5,7 +5,10 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {repoRoot, runCli, STACK_FRAME} from '../helpers/cli.js'
 import {makeTestKey, type TestKey} from '../helpers/gpg.js'
+import type {BuildDiff} from '../../src/compose/diff.js'
+import {INITRAMFS, UNPACKAGED} from '../../src/oci/chunking.js'
 import {fsckProblems} from '../helpers/ostree.js'
+import {outputSchemaErrors} from '../helpers/output-schema.js'
 import {workDirs, workDirsSince} from '../helpers/work-dirs.js'
 
 // The life of an image after its first boot: v1 and v2 (one more package,
@@ -25,14 +28,14 @@ const commits: Record<'v1' | 'v2', string> = {v1: '', v2: ''}
 function writeTreefiles(): void {
   mkdirSync(path.join(work, 'files'))
   writeFileSync(path.join(work, 'signer.asc'), signer.publicKey)
-  writeFileSync(path.join(work, 'files/greeting-v1'), 'v1\n')
-  writeFileSync(path.join(work, 'files/greeting-v2'), 'v2\n')
   const remote = 'remote:\n  name: updates\n  url: https://updates.example.invalid/repo\n  gpg-keys: [signer.asc]\n'
-  writeFileSync(path.join(work, 'v1.yaml'), `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\n${remote}add-files:\n  - [files/greeting-v1, /usr/share/apt-ostree-test/greeting]\n`)
-  writeFileSync(path.join(work, 'v2.yaml'), `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\n${remote}packages: [hello]\nadd-files:\n  - [files/greeting-v2, /usr/share/apt-ostree-test/greeting]\n`)
+  writeFileSync(path.join(work, 'v1.yaml'), `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\n${remote}add-files:\n  - [files/greeting, /usr/share/apt-ostree-test/greeting]\n`)
+  writeFileSync(path.join(work, 'v2.yaml'), `include: ${path.join(repoRoot, 'treefiles/debian-trixie-minimal.yaml')}\n${remote}packages: [hello]\nadd-files:\n  - [files/greeting, /usr/share/apt-ostree-test/greeting]\n`)
 }
 
+/** v2 is v1 with one more package, and one add-files source whose content changed. */
 async function compose(version: 'v1' | 'v2'): Promise<string> {
+  writeFileSync(path.join(work, 'files/greeting'), `${version}\n`)
   const composed = await runCli(['compose', 'tree', path.join(work, `${version}.yaml`), '--repo', repo, '--cachedir', cacheDir, '--gpg-sign', signer.fingerprint, '--gpg-homedir', signer.homedir, '--json'], {env})
   if (composed.exitCode !== 0) throw new Error(`compose ${version} failed:\n${composed.stderr}`)
   return (JSON.parse(composed.stdout) as {commit: string}).commit
@@ -85,6 +88,25 @@ describe('publishing', () => {
     expect(refused.stderr).toMatch(/^--gpg-sign no-such-key@example\.invalid: .*no secret key in .*signer/i)
     expect(refused.stderr).not.toMatch(STACK_FRAME)
     expect(existsSync(untouched)).toBe(false)
+  })
+})
+
+describe('compose diff v1 v2', () => {
+  test('names the added package and the changed file, and the image layers they change', async () => {
+    const diffed = await runCli(['compose', 'diff', '--repo', repo, commits.v1, commits.v2, '--cachedir', cacheDir, '--json'])
+    expect(diffed.exitCode, diffed.stderr).toBe(0)
+    const diff = JSON.parse(diffed.stdout) as BuildDiff
+    expect(outputSchemaErrors('compose-diff', diff)).toEqual([])
+    expect(diff.packages).toEqual({added: [{name: 'hello', version: expect.any(String), architecture: 'amd64'}], removed: [], changed: []})
+    expect(diff.inputs).toEqual({toolCode: false, files: {added: [], removed: [], changed: ['files/greeting']}, suites: {added: [], removed: [], changed: []}, extraMetadata: {added: [], removed: [], changed: []}})
+    expect(diff.treefile).toEqual([{key: 'packages', added: ['hello'], removed: []}])
+    // hello joins the layer kept for new packages, the greeting is content no package owns; no package's own layer changes.
+    const components = diff.layers.changed.map((layer) => layer.components)
+    expect(components).toEqual(expect.arrayContaining([expect.arrayContaining(['hello']), [UNPACKAGED]]))
+    expect(components.flat().filter((name) => ![UNPACKAGED, INITRAMFS, 'hello'].includes(name))).toEqual([])
+    const text = await runCli(['compose', 'diff', '--repo', repo, commits.v1, commits.v2, '--cachedir', cacheDir])
+    expect(text.exitCode, text.stderr).toBe(0)
+    console.log(text.stdout)
   })
 })
 

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
 import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
+import {writeBuildReport} from '../../compose/report.js'
 import {composeTree} from '../../compose/tree.js'
 import {loadTreefile} from '../../treefile/index.js'
 
@@ -29,6 +30,7 @@ export default class ComposeImage extends BaseCommand<typeof ComposeImage> {
     const image = await parseImageOptions(args.output, flags)
     const compose = await composeTree(await composeOptions(flags, resolved), this.reporter())
     const result = await writeCommitImage(image, {repo: compose.repo, ref: compose.commit}, flags, (line) => this.note(line))
+    if (flags['write-report-to']) await writeBuildReport(flags['write-report-to'], compose, result)
     if (!this.jsonEnabled()) {
       this.log(result.manifestDigest)
       this.note(`commit:   ${compose.commit}${compose.unchanged ? ' (no apparent changes since previous commit)' : ''}\n${describeImage(result)}`)

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {archiveDirFlag, composeFlags, composeOptions, packageLock, publishFlags, publishOptions} from '../../cli/compose-flags.js'
 import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
+import {writeBuildReport} from '../../compose/report.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
 import {UsageError} from '../../errors.js'
 import {dryRun} from '../../compose/dry-run.js'
@@ -42,8 +43,9 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     const image = flags.output ? await parseImageOptions(flags.output, flags) : undefined
     const result = await composeTree(await composeOptions(flags, resolved, publishOptions(flags, resolved)), this.reporter())
     if (!this.jsonEnabled()) this.printSummary(result)
-    if (!image) return result
-    const written = await writeCommitImage(image, {repo: result.repo, ref: result.commit}, flags, (line) => this.note(line))
+    const written = image && (await writeCommitImage(image, {repo: result.repo, ref: result.commit}, flags, (line) => this.note(line)))
+    if (flags['write-report-to']) await writeBuildReport(flags['write-report-to'], result, written)
+    if (!written) return result
     if (!this.jsonEnabled()) this.note(describeImage(written))
     return {...result, image: written}
   }
