@@ -1,4 +1,4 @@
-import {mkdir, readdir, stat} from 'node:fs/promises'
+import {mkdir, readdir, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {UsageError} from '../errors.js'
 import {assertWritable} from '../fs.js'
@@ -44,6 +44,11 @@ export async function checkOutputs(options: ComposeOutputs): Promise<void> {
 export interface Repos {
   target: OstreeRepo
   staging: StagingRepo
+  /**
+   * What this compose made of --repo: the directory itself, or a repo in a
+   * directory that was empty; a failed compose takes it back (discardNewRepo).
+   */
+  made?: 'directory' | 'repo'
 }
 
 /**
@@ -55,11 +60,19 @@ export async function openRepos(options: Pick<ComposeOutputs, 'repo'>, workspace
   const staging = await openStaging(workspace)
   if (!options.repo) return {target: staging.host, staging}
   const target = new OstreeRepo(path.resolve(options.repo))
+  let made: Repos['made']
   if (!(await target.exists())) {
+    made = (await stat(target.path).catch(() => undefined)) ? 'repo' : 'directory'
     await mkdir(target.path, {recursive: true})
     await target.init('archive', {log: workspace.log})
   }
   const repoLock = await Lock.acquire(path.join(target.path, 'apt-ostree.lock'), `repo ${target.path}`)
   workspace.onDispose(() => repoLock.release())
-  return {target, staging}
+  return {target, staging, made}
+}
+
+/** After a failed compose, --repo as it was: a repo this compose made is removed, an empty directory it made one of is emptied. */
+export async function discardNewRepo(repos: Repos): Promise<void> {
+  if (repos.made === 'directory') await rm(repos.target.path, {recursive: true, force: true})
+  if (repos.made === 'repo') for (const name of await readdir(repos.target.path)) await rm(path.join(repos.target.path, name), {recursive: true, force: true})
 }

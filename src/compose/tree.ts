@@ -21,7 +21,7 @@ import {runWorker} from '../sandbox/worker.js'
 import type {TreeStagesJob, TreeStagesResult} from '../postprocess/stages.js'
 import {serializeTreefile} from '../treefile/serialize.js'
 import {verifyStaging} from './staging.js'
-import {checkOutputs, openRepos, type Repos} from './outputs.js'
+import {checkOutputs, discardNewRepo, openRepos, type Repos} from './outputs.js'
 import {StageRelay} from './stage-relay.js'
 import {checkSigning, publishCommit, type CheckedSigning, type PublishOptions} from './publish.js'
 
@@ -246,10 +246,13 @@ export async function composeTree(unchecked: ComposeTreeOptions, reporter: Repor
   await checkForeignExecution(unchecked.resolved.arch)
   const options: CheckedOptions = {...unchecked, publish: {...unchecked.publish, signing: await checkSigning(unchecked.publish.signing, unchecked.repo)}}
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'compose')
+  // --repo, once opened: a failed compose leaves it as it was.
+  let opened: Repos | undefined
   try {
     const cacheLock = await Lock.acquire(path.join(workspace.cacheDir, 'apt-ostree.lock'), `cache dir ${options.cacheDir}`)
     workspace.onDispose(() => cacheLock.release())
     const repos = await openRepos(options, workspace)
+    opened = repos
     const start = performance.now()
     const {planned, files} = await reporter.stage('plan', async ({progress, title}) => {
       const gathered = await gatherPlanInputs(options.resolved, workspace, workspace.job(progress, (message) => reporter.warn(message)), {repo: repos.target, sourceDateEpoch: options.sourceDateEpoch, extraMetadata: options.extraMetadata, forceNocache: options.forceNocache, lock: options.lock, archiveDir: options.archiveDir})
@@ -265,6 +268,8 @@ export async function composeTree(unchecked: ComposeTreeOptions, reporter: Repor
     if (options.writeLockfileTo) await writeLockfile(options.writeLockfileTo, options, planned, files, staged?.resolvedSet, workspace, reporter)
     return result
   } catch (error) {
+    // The repo lock inside a repo being removed goes with it; its release finds nothing to remove.
+    if (opened) await discardNewRepo(opened)
     throw workspace.interrupted(error)
   } finally {
     await workspace.dispose()

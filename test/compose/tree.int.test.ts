@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -236,6 +236,15 @@ describe('compose tree: reruns and faults', () => {
     const failed = await runCli(['compose', 'tree', treefile, '--repo', repo, '--cachedir', cacheDir], {env: {CI: 'true'}})
     expect(failed.exitCode).toBe(1)
     expect(failed.stderr).toContain(`${path.relative(repoRoot, treefile)}:4:5: repo "nowhere": cannot fetch http://127.0.0.1:${port}/debian/dists/trixie/InRelease: ECONNREFUSED`)
+    // A --repo the failed compose would have made is not left behind; an empty one stays empty.
+    const [absent, empty] = [path.join(work, 'never-made-repo'), path.join(work, 'empty-repo')]
+    mkdirSync(empty)
+    for (const target of [absent, empty]) {
+      const refused = await runCli(['compose', 'tree', treefile, '--repo', target, '--cachedir', cacheDir], {env: {CI: 'true'}})
+      expect(refused.exitCode).toBe(1)
+    }
+    expect(existsSync(absent)).toBe(false)
+    expect(readdirSync(empty)).toEqual([])
   })
 
   test('a repo whose InRelease is not signed is refused unless trusted', async () => {
