@@ -87,8 +87,8 @@ export function sourceDateEpochFrom(flag: number | undefined): number | undefine
   return Number(env)
 }
 
-/** `compose image` has every compose flag but --repo. */
-type ComposeFlagValues = Omit<Interfaces.InferredFlags<typeof composeFlags>, 'repo'> & {repo?: string}
+/** `compose image` has every compose flag but --repo; --arch is the treefile loader's (and repeatable there). */
+type ComposeFlagValues = Omit<Interfaces.InferredFlags<typeof composeFlags>, 'repo' | 'arch'> & {repo?: string}
 
 /** composeTree's options from the compose flags. */
 export async function composeOptions(flags: ComposeFlagValues, resolved: ResolvedTreefile, publish: PublishOptions = {staticDelta: true}): Promise<ComposeTreeOptions> {

@@ -1,12 +1,12 @@
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
-import {exportCommitImage, type CommitImageResult} from '../compose/image.js'
+import {exportCommitImage, exportCommitImageIndex, type CommitImageResult, type CommitIndexResult} from '../compose/image.js'
 import {UsageError} from '../errors.js'
 import {assertWritable, pathExists} from '../fs.js'
 import {checkMaxLayers, DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
 import {readImageConfig} from '../oci/config.js'
-import type {ImageOptions, ImageResult} from '../oci/export.js'
+import type {ImageOptions, ImageResult, IndexResult} from '../oci/export.js'
 import {parseImageReference, type ImageReference} from '../oci/reference.js'
 import type {Compression} from '../oci/blob.js'
 
@@ -89,14 +89,39 @@ export function describeImage(result: ImageResult): string {
   ].join('\n')
 }
 
+/** The lines a command prints about the index it wrote. */
+export function describeIndex(result: IndexResult): string {
+  return [
+    `image:    ${result.reference} (an index of ${result.platforms.length} platforms)`,
+    `digest:   ${result.indexDigest}`,
+    ...result.platforms.map((platform) => `${`${platform.architecture}:`.padEnd(10)}${platform.manifestDigest}, ${platform.layers.length} layers, ${(platform.size / 1e6).toFixed(1)} MB compressed (commit ${platform.commit.slice(0, 12)})`),
+  ].join('\n')
+}
+
+type ImageCommandFlags = {cachedir: string; 'skip-lint'?: string[]}
+
+function exportOptions(image: ImageOptions, repo: string, flags: ImageCommandFlags, note: (line: string) => void) {
+  return {...image, repo, cacheDir: flags.cachedir, skipLint: flags['skip-lint'] ?? [], progress: (line: string) => note(`image: ${line}`), warn: (message: string) => note(`warning: ${message}`)}
+}
+
 /** Write the commit a compose made (or any commit of a repo) as the image the flags describe. */
-export function writeCommitImage(image: ImageOptions, source: {repo: string; ref: string}, flags: {cachedir: string; 'skip-lint'?: string[]}, note: (line: string) => void): Promise<CommitImageResult> {
-  return exportCommitImage({
-    ...image,
-    ...source,
-    cacheDir: flags.cachedir,
-    skipLint: flags['skip-lint'] ?? [],
-    progress: (line) => note(`image: ${line}`),
-    warn: (message) => note(`warning: ${message}`),
-  })
+export function writeCommitImage(image: ImageOptions, source: {repo: string; ref: string}, flags: ImageCommandFlags, note: (line: string) => void): Promise<CommitImageResult> {
+  return exportCommitImage({...exportOptions(image, source.repo, flags, note), ref: source.ref})
+}
+
+/** Write commits of several architectures (one compose each) as one image index. */
+export function writeCommitImageIndex(image: ImageOptions, source: {repo: string; refs: string[]}, flags: ImageCommandFlags, note: (line: string) => void): Promise<CommitIndexResult> {
+  return exportCommitImageIndex({...exportOptions(image, source.repo, flags, note), refs: source.refs})
+}
+
+/**
+ * Several --arch: one compose each and one index. Refused before any work:
+ * what holds one image or one compose's result (containers-storage keeps no
+ * index; the per-compose files would hold the last architecture's only).
+ */
+export function checkIndexOptions(image: ImageOptions, flags: {'previous-build-manifest'?: string; 'write-commitid-to'?: string; 'write-composejson-to'?: string; 'write-lockfile-to'?: string; 'write-report-to'?: string}): void {
+  if (image.output.transport === 'containers-storage') throw new UsageError('containers-storage keeps one image, not an index of several architectures: write to oci:, oci-archive: or docker://')
+  for (const flag of ['previous-build-manifest', 'write-commitid-to', 'write-composejson-to', 'write-lockfile-to', 'write-report-to'] as const) {
+    if (flags[flag]) throw new UsageError(`--${flag} is for one architecture's build; compose each --arch on its own to use it`)
+  }
 }

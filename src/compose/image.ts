@@ -4,7 +4,8 @@ import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
 import {formatLintReport, runLint, type LintFinding} from '../lint/run.js'
 import {commitFacts} from '../oci/config.js'
-import {exportImage, type ImageOptions, type ImageResult} from '../oci/export.js'
+import type {FileTree} from '../file-tree.js'
+import {exportImage, exportImageIndex, type ImageOptions, type ImageResult, type ImageSource, type IndexResult} from '../oci/export.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import {Lock} from '../lock.js'
 import {Workspace} from '../workspace.js'
@@ -68,6 +69,27 @@ export async function withCommitContent<T>(input: {repo: string; revs: string[];
  */
 export type CommitImageResult = ImageResult & {lint?: LintFinding[]; seconds: number}
 
+/** An index written, with what bootc's lint found in each platform's image (by dpkg architecture) and the seconds it took. */
+export type CommitIndexResult = IndexResult & {lint: Record<string, LintFinding[]>; seconds: number}
+
+/** The export's context in WORKSPACE, with bootc's lint as the check of each image's tree; what it found goes to RECORD. */
+function exportContext(input: Omit<CommitImageInput, 'ref'>, workspace: Workspace, record: (architecture: string, findings: LintFinding[]) => void) {
+  const {repo: _repo, cacheDir: _cacheDir, skipLint, ...options} = input
+  return {
+    ...options,
+    workDir: workspace.workDir,
+    log: workspace.log,
+    signal: workspace.signal,
+    check: async (files: FileTree, image: ImageSource) => {
+      input.progress(`linting the ${image.facts.architecture} image tree`)
+      const result = await runLint(files, {rootKind: 'image', skip: skipLint})
+      if (result.fatal > 0) throw new AptOstreeError(`the ${image.facts.architecture} image fails bootc's lint; nothing was written\n${formatLintReport(result)}`)
+      record(image.facts.architecture, result.findings)
+      for (const finding of result.findings) input.warn(`lint ${finding.rule}: ${finding.message}${finding.items.length ? `: ${finding.items.slice(0, 5).join(', ')}` : ''}`)
+    },
+  }
+}
+
 /**
  * A commit of REPO as an OCI image at the output, after bootc's lint passed
  * on exactly the tree the image holds (a fatal finding writes nothing).
@@ -76,25 +98,19 @@ export function exportCommitImage(input: CommitImageInput): Promise<CommitImageR
   return withCommitContent({repo: input.repo, revs: [input.ref], cacheDir: input.cacheDir, purpose: 'image'}, async ({source, repo, commits: [commit], workspace}) => {
     let lint: LintFinding[] | undefined
     const started = performance.now()
-    const image = await exportImage(
-      {
-        ...input,
-        repo: source,
-        commit,
-        workDir: workspace.workDir,
-        log: workspace.log,
-        signal: workspace.signal,
-        check: async (files) => {
-          input.progress('linting the image tree')
-          const result = await runLint(files, {rootKind: 'image', skip: input.skipLint})
-          if (result.fatal > 0) throw new AptOstreeError(`the image fails bootc's lint; nothing was written\n${formatLintReport(result)}`)
-          lint = result.findings
-          for (const finding of result.findings) input.warn(`lint ${finding.rule}: ${finding.message}${finding.items.length ? `: ${finding.items.slice(0, 5).join(', ')}` : ''}`)
-        },
-      },
-      await commitFacts(repo, commit),
-    )
+    const image = await exportImage({...exportContext(input, workspace, (_, findings) => (lint = findings)), repo: source, commit}, await commitFacts(repo, commit))
     const seconds = secondsSince(started)
     return lint ? {...image, lint, seconds} : {...image, seconds}
+  })
+}
+
+/** Commits of REPO, one per architecture (REFS), as one OCI image index at the output, each platform's image linted as exportCommitImage lints one. */
+export function exportCommitImageIndex(input: Omit<CommitImageInput, 'ref'> & {refs: string[]}): Promise<CommitIndexResult> {
+  return withCommitContent({repo: input.repo, revs: input.refs, cacheDir: input.cacheDir, purpose: 'image'}, async ({source, repo, commits, workspace}) => {
+    const lint: Record<string, LintFinding[]> = {}
+    const started = performance.now()
+    const sources = await Promise.all(commits.map(async (commit) => ({repo: source, commit, facts: await commitFacts(repo, commit)})))
+    const index = await exportImageIndex({...exportContext(input, workspace, (architecture, findings) => (lint[architecture] = findings)), sources})
+    return {...index, lint, seconds: secondsSince(started)}
   })
 }

@@ -7,6 +7,7 @@ import {writeOutput} from '../fs.js'
 import {canonicalJson} from '../hash.js'
 import {OstreeRepo} from '../tools/ostree.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
+import {UsageError} from '../errors.js'
 import {Lock} from '../lock.js'
 import {allSettledOrFirstFailure} from '../settle.js'
 import {Workspace} from '../workspace.js'
@@ -274,5 +275,23 @@ export async function composeTree(unchecked: ComposeTreeOptions, reporter: Repor
   } finally {
     await workspace.dispose()
   }
+}
+
+/**
+ * One compose per architecture (compose image --arch A --arch B), every
+ * one's options and host checked before the first starts: each has its own
+ * ref (through ${basearch}), so they never take each other's parent.
+ */
+export async function composeTrees(options: ComposeTreeOptions[], reporter: Reporter): Promise<ComposeResult[]> {
+  const refs = options.map((each) => each.resolved.treefile.ref)
+  const shared = refs.find((ref, index) => refs.indexOf(ref) !== index)
+  if (shared) throw new UsageError(`two composes would commit to the ref ${shared}: give each --arch once, and put \${basearch} in the treefile's ref`)
+  for (const each of options) {
+    await checkOutputs(each)
+    await checkForeignExecution(each.resolved.arch)
+  }
+  const results: ComposeResult[] = []
+  for (const each of options) results.push(await composeTree(each, reporter))
+  return results
 }
 

@@ -2,8 +2,9 @@ import {isUtf8} from 'node:buffer'
 import type {Stats} from 'node:fs'
 import {lstat, readdir, readFile, readlink, realpath, stat} from 'node:fs/promises'
 import path from 'node:path'
+import type {Architecture} from '../arch.js'
 import {UsageError} from '../errors.js'
-import {blobName, requireFile, selectManifest, withImageLayout, type ImageLayout} from '../oci/read.js'
+import {blobName, indexArchitectures, requireFile, selectManifest, withImageLayout, type ImageLayout} from '../oci/read.js'
 import {parseImageReference, type ImageReference} from '../oci/reference.js'
 import {LayeredTree} from '../oci/apply.js'
 import {isLintInput} from './rules/index.js'
@@ -58,8 +59,8 @@ export async function treeFromDirectory(directory: string): Promise<FileTree> {
   return tree
 }
 
-async function treeFromLayout(layout: ImageLayout, tag: string): Promise<FileTree> {
-  const {layers} = (await selectManifest(layout, tag)).manifest
+async function treeFromLayout(layout: ImageLayout, tag: string, architecture?: Architecture): Promise<FileTree> {
+  const {layers} = (await selectManifest(layout, tag, architecture)).manifest
   const blobs = await Promise.all(layers.map(async (layer) => ({...(await requireFile(layout, blobName(layout, layer.digest))), label: `${layout.label}: layer ${layer.digest}`})))
   const tree = new LayeredTree(isLintInput)
   for (const [index, blob] of blobs.entries()) await tree.applyLayer(index, blob)
@@ -68,26 +69,48 @@ async function treeFromLayout(layout: ImageLayout, tag: string): Promise<FileTre
 }
 
 /**
- * The filesystem of an image, its layers applied in order. oci: and
- * oci-archive: are read in place; containers-storage: and docker:// are
- * first copied by skopeo into a temporary oci: layout.
+ * The filesystem of an image, its layers applied in order (of an index,
+ * the host's platform's image). oci: and oci-archive: are read in place;
+ * containers-storage: and docker:// are first copied by skopeo into a
+ * temporary oci: layout.
  */
 export async function treeFromImage(image: string | ImageReference): Promise<FileTree> {
-  return withImageLayout(typeof image === 'string' ? parseImageReference(image) : image, treeFromLayout)
+  return withImageLayout(typeof image === 'string' ? parseImageReference(image) : image, (layout, tag) => treeFromLayout(layout, tag))
 }
 
 export interface LintTarget {
   tree: FileTree
   rootKind: RootKind
+  /** Of an image index: the platform's architecture (dpkg's name). */
+  architecture?: string
 }
 
 /**
  * What `container lint TARGET` names: a directory (a rootfs; `/` is the
- * running system, as bootc has it) or, with a transport prefix, an image.
+ * running system, as bootc has it) or, with a transport prefix, an image:
+ * of an index, each platform's image (or only ARCHITECTURE's), one target each.
  */
-export async function loadLintTarget(target: string): Promise<LintTarget> {
+export async function loadLintTargets(target: string, architecture?: Architecture): Promise<LintTarget[]> {
   const stats = await stat(target).catch(() => undefined)
-  if (stats?.isDirectory()) return {tree: await treeFromDirectory(target), rootKind: (await realpath(target)) === '/' ? 'running' : 'rootfs'}
-  if (/^[a-z][a-z0-9-]*:/.test(target)) return {tree: await treeFromImage(target), rootKind: 'image'}
-  throw new UsageError(`${target}: ${stats ? 'not a directory' : 'no such directory'} (an image is given as ${IMAGE_FORMS})`)
+  if (stats?.isDirectory()) {
+    if (architecture) throw new UsageError(`--arch is for an image index; ${target} is a directory`)
+    return [{tree: await treeFromDirectory(target), rootKind: (await realpath(target)) === '/' ? 'running' : 'rootfs'}]
+  }
+  if (!/^[a-z][a-z0-9-]*:/.test(target)) throw new UsageError(`${target}: ${stats ? 'not a directory' : 'no such directory'} (an image is given as ${IMAGE_FORMS})`)
+  return withImageLayout(
+    parseImageReference(target),
+    async (layout, tag) => {
+      const platforms = await indexArchitectures(layout, tag)
+      if (!platforms) {
+        if (architecture) throw new UsageError(`--arch is for an image index; ${target} is one image`)
+        return [{tree: await treeFromLayout(layout, tag), rootKind: 'image'}]
+      }
+      const chosen = architecture ? platforms.filter((each) => each.debian === architecture.debian) : platforms
+      if (chosen.length === 0) throw new UsageError(`${target}: the index has no ${architecture!.debian} image (it has ${platforms.map((each) => each.debian).join(', ')})`)
+      const targets: LintTarget[] = []
+      for (const each of chosen) targets.push({tree: await treeFromLayout(layout, tag, each), rootKind: 'image', architecture: each.debian})
+      return targets
+    },
+    {allPlatforms: true},
+  )
 }

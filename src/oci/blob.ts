@@ -20,6 +20,8 @@ export interface Descriptor {
   digest: string
   size: number
   annotations?: Record<string, string>
+  /** In an index: the platform of the image it names. */
+  platform?: {architecture: string; os: string; variant?: string}
 }
 
 function hashing(hash: Hash, count?: {bytes: number}): Transform {

@@ -3,6 +3,7 @@ import {mkdir, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import tar from 'tar-stream'
+import type {Architecture} from '../arch.js'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
 import {findKernelVersion} from '../ostree/layout.js'
@@ -37,7 +38,7 @@ async function extractArchive(file: string, directory: string): Promise<void> {
 }
 
 /** The image's OCI layout on disk and its tag there: in place for oci:, else unpacked or copied into WORK. */
-async function layoutOnDisk(reference: ImageReference, workDir: string, options: RunOptions): Promise<{directory: string; tag: string}> {
+async function layoutOnDisk(reference: ImageReference, workDir: string, options: RunOptions & {allPlatforms?: boolean}): Promise<{directory: string; tag: string}> {
   if (reference.transport === 'oci') return {directory: reference.path, tag: reference.tag}
   const directory = path.join(workDir, 'image-source')
   if (reference.transport === 'oci-archive') {
@@ -61,9 +62,10 @@ const SOURCE_LAYOUT = '/run/apt-ostree/image'
  * blobs linked from where they are (inside the sandbox). umoci itself only
  * finds tagged images. Returns the layout, and the bind an oci: source needs.
  */
-async function umociLayout(reference: ImageReference, workDir: string, sandbox: Sandbox, options: RunOptions): Promise<{layout: string; binds: Array<[string, string]>}> {
-  const source = await layoutOnDisk(reference, workDir, options)
-  const {descriptor} = await selectManifest(await ociDirectory(source.directory, formatImageReference(reference)), source.tag)
+async function umociLayout(reference: ImageReference, workDir: string, sandbox: Sandbox, options: RunOptions, architecture?: Architecture): Promise<{layout: string; binds: Array<[string, string]>}> {
+  // Another platform than the host's is in a registry's index only: copy the index whole.
+  const source = await layoutOnDisk(reference, workDir, {...options, allPlatforms: architecture !== undefined})
+  const {descriptor} = await selectManifest(await ociDirectory(source.directory, formatImageReference(reference)), source.tag, architecture)
   const layout = path.join(workDir, 'image-layout')
   await mkdir(layout, {recursive: true})
   const inPlace = reference.transport === 'oci'
@@ -111,9 +113,9 @@ export async function importImageTree(job: ImportImageJob, report: WorkerReport)
  * bare-user repo in WORKSPACE's work dir. Proves the image, not only the
  * commit it came from, is bootable.
  */
-export async function commitImage(reference: ImageReference, workspace: Workspace): Promise<{repo: OstreeRepo; commit: string}> {
+export async function commitImage(reference: ImageReference, workspace: Workspace, architecture?: Architecture): Promise<{repo: OstreeRepo; commit: string}> {
   const run = {log: workspace.log, signal: workspace.signal}
-  const {layout, binds} = await umociLayout(reference, workspace.workDir, workspace.sandbox, run)
+  const {layout, binds} = await umociLayout(reference, workspace.workDir, workspace.sandbox, run, architecture)
   const repo = new OstreeRepo(await workspace.ownedDirectory(path.join(workspace.workDir, 'image-repo')))
   const rootfs = path.join(workspace.workDir, 'image-rootfs')
   const {sandbox} = workspace

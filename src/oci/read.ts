@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import tar from 'tar-stream'
-import {hostArchitecture} from '../arch.js'
+import {architectureOfPlatform, hostArchitecture, type Architecture} from '../arch.js'
 import {AptOstreeError, UsageError} from '../errors.js'
 import {skopeoCopyToLayout} from '../tools/skopeo.js'
 import {formatImageReference, type ImageReference} from './reference.js'
@@ -87,7 +87,7 @@ export interface Descriptor {
   digest: string
   size?: number
   annotations?: Record<string, string>
-  platform?: {architecture?: string; os?: string}
+  platform?: {architecture?: string; os?: string; variant?: string}
 }
 
 /** An image manifest as read: its layers (with their annotations), config and annotations. */
@@ -120,31 +120,46 @@ async function readJson<T>(layout: ImageLayout, name: string): Promise<T> {
   }
 }
 
-/** The manifest TAG names: through index.json's ref.name annotations, then a platform index if it is one. */
-export async function selectManifest(layout: ImageLayout, tag: string): Promise<{digest: string; descriptor: Descriptor; manifest: Manifest}> {
+/**
+ * The manifest TAG names: through index.json's ref.name annotations, then,
+ * if it is a platform index, ARCHITECTURE's image (the host's by default).
+ */
+export async function selectManifest(layout: ImageLayout, tag: string, architecture: Architecture = hostArchitecture()): Promise<{digest: string; descriptor: Descriptor; manifest: Manifest; fromIndex: boolean}> {
   const manifests = (await readJson<{manifests?: Descriptor[]}>(layout, 'index.json')).manifests ?? []
   const tags = manifests.map((manifest) => manifest.annotations?.[REF_NAME]).filter((name) => name !== undefined)
   // A layout without tags (a single untagged image) answers to any.
   let descriptor = manifests.find((manifest) => manifest.annotations?.[REF_NAME] === tag) ?? (tags.length === 0 && manifests.length === 1 ? manifests[0] : undefined)
   if (!descriptor) throw new UsageError(`${layout.label}: no image tagged "${tag}"${tags.length > 0 ? ` (the tags are: ${tags.join(', ')})` : ''}`)
-  if (INDEX_MEDIA_TYPES.includes(descriptor.mediaType ?? '')) {
-    const platforms = (await readJson<{manifests?: Descriptor[]}>(layout, blobName(layout, descriptor.digest))).manifests ?? []
-    const {architecture} = hostArchitecture().oci
-    descriptor = platforms.length === 1 ? platforms[0] : platforms.find((platform) => platform.platform?.os === 'linux' && platform.platform.architecture === architecture)
-    if (!descriptor) throw new UsageError(`${layout.label}: no image for linux/${architecture}`)
+  const fromIndex = INDEX_MEDIA_TYPES.includes(descriptor.mediaType ?? '')
+  if (fromIndex) {
+    const platforms = await indexPlatforms(layout, descriptor.digest)
+    const {oci} = architecture
+    descriptor = platforms.length === 1 ? platforms[0] : platforms.find((platform) => platform.platform?.os === 'linux' && platform.platform.architecture === oci.architecture)
+    if (!descriptor) throw new UsageError(`${layout.label}: no image for linux/${oci.architecture} (the index has ${platforms.map((platform) => `${platform.platform?.os}/${platform.platform?.architecture}`).join(', ')})`)
   }
   const manifest = await readJson<Manifest>(layout, blobName(layout, descriptor.digest))
   if (!Array.isArray(manifest.layers)) throw new AptOstreeError(`${layout.label}: manifest ${descriptor.digest} lists no layers`)
-  return {digest: descriptor.digest, descriptor, manifest}
+  return {digest: descriptor.digest, descriptor, manifest, fromIndex}
 }
 
+async function indexPlatforms(layout: ImageLayout, digest: string): Promise<Descriptor[]> {
+  return (await readJson<{manifests?: Descriptor[]}>(layout, blobName(layout, digest))).manifests ?? []
+}
+
+/** The architectures of the platforms of the index TAG names; undefined when it names one image. */
+export async function indexArchitectures(layout: ImageLayout, tag: string): Promise<Architecture[] | undefined> {
+  const manifests = (await readJson<{manifests?: Descriptor[]}>(layout, 'index.json')).manifests ?? []
+  const descriptor = manifests.find((manifest) => manifest.annotations?.[REF_NAME] === tag) ?? (manifests.length === 1 ? manifests[0] : undefined)
+  if (!descriptor || !INDEX_MEDIA_TYPES.includes(descriptor.mediaType ?? '')) return undefined
+  return (await indexPlatforms(layout, descriptor.digest)).flatMap((platform) => (platform.platform?.os === 'linux' ? (architectureOfPlatform(platform.platform) ?? []) : []))
+}
 
 /**
  * Run `work` on an image's layout: oci: and oci-archive: are read in place;
  * containers-storage: and docker:// are first copied by skopeo into a
  * temporary oci: layout, removed afterwards.
  */
-export async function withImageLayout<T>(reference: ImageReference, work: (layout: ImageLayout, tag: string) => Promise<T>): Promise<T> {
+export async function withImageLayout<T>(reference: ImageReference, work: (layout: ImageLayout, tag: string) => Promise<T>, options: {allPlatforms?: boolean} = {}): Promise<T> {
   const label = formatImageReference(reference)
   if (reference.transport === 'oci') return work(await ociDirectory(reference.path, label), reference.tag)
   if (reference.transport === 'oci-archive') {
@@ -158,7 +173,7 @@ export async function withImageLayout<T>(reference: ImageReference, work: (layou
   }
   const directory = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-image-'))
   try {
-    await skopeoCopyToLayout(label, `oci:${directory}:image`)
+    await skopeoCopyToLayout(label, `oci:${directory}:image`, {allPlatforms: options.allPlatforms})
     return await work(await ociDirectory(directory, label), 'image')
   } finally {
     await rm(directory, {recursive: true, force: true})
@@ -166,8 +181,8 @@ export async function withImageLayout<T>(reference: ImageReference, work: (layou
 }
 
 /** The labels of the image TAG names (its config's, where bootc looks for containers.bootc). */
-export async function readImageLabels(layout: ImageLayout, tag: string): Promise<Record<string, string>> {
-  const {manifest} = await selectManifest(layout, tag)
+export async function readImageLabels(layout: ImageLayout, tag: string, architecture?: Architecture): Promise<Record<string, string>> {
+  const {manifest} = await selectManifest(layout, tag, architecture)
   if (!manifest.config) throw new AptOstreeError(`${layout.label}: the manifest names no config`)
   const config = await readJson<{config?: {Labels?: Record<string, string>}}>(layout, blobName(layout, manifest.config.digest))
   return config.config?.Labels ?? {}

@@ -16,8 +16,10 @@ function accessArgs(side: 'src' | 'dest', access: RegistryAccess): string[] {
 }
 
 /** Copy an image between transports; blobs are moved as they are (no recompression), so digests stay. */
-export async function skopeoCopy(source: string, destination: string, access: RegistryAccess = {}, options: RunOptions = {}): Promise<void> {
-  await run('skopeo', ['copy', '--quiet', ...accessArgs('dest', access), source, destination], {label: `skopeo copy to ${destination}`, ...options})
+export async function skopeoCopy(source: string, destination: string, access: RegistryAccess = {}, options: RunOptions & {allPlatforms?: boolean} = {}): Promise<void> {
+  // --all: an index goes as it is, every platform's image with it (without, skopeo copies the host's).
+  const {allPlatforms, ...runOptions} = options
+  await run('skopeo', ['copy', '--quiet', ...(allPlatforms ? ['--all'] : []), ...accessArgs('dest', access), source, destination], {label: `skopeo copy to ${destination}`, ...runOptions})
 }
 
 /** The raw manifest of an image (`skopeo inspect --raw`). */
@@ -32,6 +34,7 @@ export async function skopeoRawManifest(reference: string, access: RegistryAcces
  * dropped: a layout cannot hold them, and skopeo refuses to copy a signed
  * image there otherwise.
  */
-export async function skopeoCopyToLayout(source: string, layout: string, options: RunOptions = {}): Promise<void> {
-  await run('skopeo', ['copy', '--quiet', '--remove-signatures', source, layout], {label: `skopeo copy ${source}`, ...options})
+export async function skopeoCopyToLayout(source: string, layout: string, options: RunOptions & {allPlatforms?: boolean} = {}): Promise<void> {
+  const {allPlatforms, ...runOptions} = options
+  await run('skopeo', ['copy', '--quiet', '--remove-signatures', ...(allPlatforms ? ['--all'] : []), source, layout], {label: `skopeo copy ${source}`, ...runOptions})
 }

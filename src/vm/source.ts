@@ -1,4 +1,5 @@
 import path from 'node:path'
+import type {Architecture} from '../arch.js'
 import type {Workspace} from '../workspace.js'
 import {AptOstreeError} from '../errors.js'
 import {commitFacts} from '../oci/config.js'
@@ -9,7 +10,8 @@ import {formatImageReference, type ImageReference} from '../oci/reference.js'
 import {OstreeRepo} from '../tools/ostree.js'
 
 /** What to deploy: REF of REPO, or an OCI image (committed back to OSTree first, as bootc would import it). */
-export type DeploySource = {repo: string; ref: string} | {image: ImageReference}
+/** A commit of a repo, or an image (of an index, ARCHITECTURE's platform; the host's by default). */
+export type DeploySource = {repo: string; ref: string} | {image: ImageReference; architecture?: Architecture}
 
 export interface ResolvedSource {
   repo: OstreeRepo
@@ -51,10 +53,10 @@ async function described(repo: OstreeRepo, commit: string): Promise<ResolvedSour
 export async function resolveSource(source: DeploySource, workspace: Workspace, progress: (line: string) => void): Promise<ResolvedSource> {
   if ('image' in source) {
     const name = formatImageReference(source.image)
-    const labels = await withImageLayout(source.image, readImageLabels)
+    const labels = await withImageLayout(source.image, (layout, tag) => readImageLabels(layout, tag, source.architecture), {allPlatforms: source.architecture !== undefined})
     if (!('containers.bootc' in labels) && !('ostree.bootable' in labels)) throw new AptOstreeError(`${name}: not a bootable image (no containers.bootc or ostree.bootable label)`)
     progress(`committing the image's filesystem (/etc back to /usr/etc)`)
-    const {repo, commit} = await commitImage(source.image, workspace)
+    const {repo, commit} = await commitImage(source.image, workspace, source.architecture)
     return described(repo, commit)
   }
   const repo = new OstreeRepo(path.resolve(source.repo))

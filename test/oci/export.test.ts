@@ -4,13 +4,18 @@ import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {architectureNamed} from '../../src/arch.js'
 import {diffBuilds} from '../../src/compose/diff.js'
 import {exportCommitImage} from '../../src/compose/image.js'
-import {exportImage, type ExportInput, type ImageOptions} from '../../src/oci/export.js'
+import {exportImage, exportImageIndex, type ExportInput, type ImageOptions, type ImageSource} from '../../src/oci/export.js'
 import type {CommitFacts} from '../../src/oci/config.js'
+import {readImageLabels, withImageLayout} from '../../src/oci/read.js'
 import {parseImageReference} from '../../src/oci/reference.js'
 import {CommandLog} from '../../src/tools/exec.js'
 import {OstreeRepo} from '../../src/tools/ostree.js'
+import {runSourceCli} from '../helpers/cli.js'
+import {outputSchemaErrors} from '../helpers/output-schema.js'
+import {startRegistry} from '../helpers/registry.js'
 
 // A tiny tree with what breaks naive tar writers: a file capability
 // (binary xattr), hard links, names past 100 bytes, non-ASCII names,
@@ -61,25 +66,19 @@ async function writeTree(root: string): Promise<void> {
 const imageOptions = (): Omit<ImageOptions, 'output'> => ({labels: {}, maxLayers: 8, compression: 'gzip', access: {}})
 const facts = (): CommitFacts => ({commit, timestamp: 1767225600, filesTimestamp: 1767225600, architecture: 'amd64', version: '1.0', bootable: true, kernelVersion: '6.12.0', inputHash: 'abc'})
 
+/** What every export here is given besides its commits: the options, a work dir, a log, quiet callbacks. */
+const exportContext = (output: string) => ({
+  output: parseImageReference(output),
+  ...imageOptions(),
+  workDir: path.join(work, 'work'),
+  log: new CommandLog(path.join(work, 'log')),
+  signal: new AbortController().signal,
+  progress: () => undefined,
+  warn: () => undefined,
+})
+
 function exportTo(output: string, extra: Partial<ExportInput> = {}): ReturnType<typeof exportImage> {
-  return exportImage(
-    {
-      repo,
-      commit,
-      output: parseImageReference(output),
-      labels: {},
-      maxLayers: 8,
-      compression: 'gzip',
-      access: {},
-      workDir: path.join(work, 'work'),
-      log: new CommandLog(path.join(work, 'log')),
-      signal: new AbortController().signal,
-      progress: () => undefined,
-      warn: () => undefined,
-      ...extra,
-    },
-    facts(),
-  )
+  return exportImage({repo, commit, ...exportContext(output), ...extra}, facts())
 }
 
 async function unpack(layoutDir: string, tag: string): Promise<string> {
@@ -175,7 +174,7 @@ describe('exportImage', () => {
       progress: () => undefined,
       warn: () => undefined,
     })
-    await expect(failed).rejects.toThrow(/^the image fails bootc's lint; nothing was written\nFailed lint: api-base-directories: /)
+    await expect(failed).rejects.toThrow(/^the amd64 image fails bootc's lint; nothing was written\nFailed lint: api-base-directories: /)
     expect((await readdir(work)).filter((name) => name.includes('linted'))).toEqual([])
     expect(await readdir(path.join(work, 'cache/work'))).toEqual([])
   })
@@ -213,5 +212,76 @@ describe('exportImage', () => {
     expect(diff.layers.changed.map((layer) => layer.index)).toEqual(changedByDigest)
     expect(diff.layers.changed.map((layer) => layer.components)).toEqual(changedByDigest.map((index) => after.layers[index - 1].components))
     expect(diff.layers.changed.flatMap((layer) => layer.components)).toEqual(expect.arrayContaining(['hello', 'extra', 'apt-ostree-unpackaged-content']))
+  })
+})
+
+describe('exportImageIndex', () => {
+  // The fixture commit stands for both architectures' trees: the index is about platforms, not content.
+  const sources = async (): Promise<ImageSource[]> => {
+    const arm = await repo.commit({tree: path.join(work, 'tree'), timestamp: 1767225600, metadata: {'apt-ostree.arm64-fixture': 'true'}})
+    return [
+      {repo, commit, facts: facts()},
+      {repo, commit: arm, facts: {...facts(), commit: arm, architecture: 'arm64'}},
+    ]
+  }
+  const indexTo = async (output: string, extra: Partial<Parameters<typeof exportImageIndex>[0]> = {}): ReturnType<typeof exportImageIndex> =>
+    exportImageIndex({sources: await sources(), ...exportContext(output), ...extra})
+  const inspectRaw = async (reference: string): Promise<{mediaType: string; manifests: Array<{digest: string; platform: object}>}> => JSON.parse((await execa('skopeo', ['inspect', '--raw', reference])).stdout)
+
+  it('lists each platform\'s image, each config of its architecture, the same bytes twice', async () => {
+    const first = await indexTo(`oci-archive:${work}/index-1.tar`)
+    const index = await inspectRaw(`oci-archive:${work}/index-1.tar`)
+    expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json')
+    expect(index.manifests.map((manifest) => manifest.platform)).toEqual([{architecture: 'amd64', os: 'linux'}, {architecture: 'arm64', os: 'linux', variant: 'v8'}])
+    expect(index.manifests.map((manifest) => manifest.digest)).toEqual(first.platforms.map((platform) => platform.manifestDigest))
+    for (const [arch, expected] of [['amd64', 'amd64'], ['arm64', 'arm64']]) {
+      const inspected = JSON.parse((await execa('skopeo', ['inspect', '--override-arch', arch, `oci-archive:${work}/index-1.tar`])).stdout) as {Architecture: string}
+      expect(inspected.Architecture).toBe(expected)
+    }
+    const second = await indexTo(`oci-archive:${work}/index-2.tar`)
+    expect(second.indexDigest).toBe(first.indexDigest)
+    expect(createHash('sha256').update(await readFile(`${work}/index-2.tar`)).digest('hex')).toBe(createHash('sha256').update(await readFile(`${work}/index-1.tar`)).digest('hex'))
+  })
+
+  it('keeps each platform\'s grouping from the index at the output', async () => {
+    await indexTo(`oci:${work}/index-dir:t`, {maxLayers: 4})
+    // Fresh, 8 layers would group these components differently.
+    const again = await indexTo(`oci:${work}/index-dir:t`, {maxLayers: 8})
+    expect(again.platforms.map((platform) => platform.layers.length)).toEqual([4, 4])
+  })
+
+  it('goes to a registry whole (skopeo copy --all): both platforms there', async () => {
+    const registry = await startRegistry()
+    try {
+      const result = await indexTo(`docker://${registry.host}/apt-ostree/multi:latest`, {access: {tlsVerify: false}})
+      const pushed = JSON.parse((await execa('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/apt-ostree/multi:latest`])).stdout) as {manifests: Array<{digest: string}>}
+      expect(pushed.manifests.map((manifest) => manifest.digest)).toEqual(result.platforms.map((platform) => platform.manifestDigest))
+    } finally {
+      await registry.stop()
+    }
+  })
+
+  it('container lint checks each platform (or the one --arch names); an index image\'s labels are its platform\'s', async () => {
+    const written = await indexTo(`oci-archive:${work}/index-lint.tar`)
+    const target = `oci-archive:${work}/index-lint.tar`
+    const all = await runSourceCli(['container', 'lint', target, '--json'])
+    const report = JSON.parse(all.stdout) as {platforms: Array<{architecture: string; fatal: number}>}
+    expect(outputSchemaErrors('container-lint', report)).toEqual([])
+    // The fixture tree has no /dev, /proc or /sys: each platform fails on its own.
+    expect(report.platforms.map((platform) => [platform.architecture, platform.fatal > 0])).toEqual([['amd64', true], ['arm64', true]])
+    expect(all.exitCode).toBe(1)
+    const one = JSON.parse((await runSourceCli(['container', 'lint', target, '--arch', 'arm64', '--json'])).stdout) as {platforms: Array<{architecture: string}>}
+    expect(one.platforms.map((platform) => platform.architecture)).toEqual(['arm64'])
+    const absent = await runSourceCli(['container', 'lint', target, '--arch', 's390x'])
+    expect([absent.exitCode, absent.stderr.trim()]).toEqual([2, `${target}: the index has no s390x image (it has amd64, arm64)`])
+    const labels = await withImageLayout(parseImageReference(target), (layout, tag) => readImageLabels(layout, tag, architectureNamed('arm64')))
+    expect(labels['ostree.commit']).toBe(written.platforms[1].commit)
+  })
+
+  it('refuses two images of one architecture, and a previous build manifest', async () => {
+    const [amd] = await sources()
+    await expect(indexTo(`oci:${work}/never`, {sources: [amd, amd]})).rejects.toThrow('two images of amd64: an index holds one image per architecture')
+    await expect(indexTo(`oci:${work}/never`, {previousBuildManifest: '/nonexistent'})).rejects.toThrow(/^--previous-build-manifest names one image/)
+    expect(await readdir(work)).not.toContain('never')
   })
 })

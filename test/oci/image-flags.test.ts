@@ -33,6 +33,23 @@ describe('image options', () => {
     expect(result.stderr).not.toMatch(STACK_FRAME)
   })
 
+  it.each([
+    [['--arch', 'amd64', '--arch', 'aarch64'], 'unknown architecture "aarch64" (did you mean "arm64"? Debian calls it so); known: amd64, arm64, armhf, armel, i386, loong64, mips64el, ppc64el, riscv64, s390x'],
+    [['--arch', 'amd64', '--arch', 'amd64'], 'two composes would commit to the ref debian/13/amd64/minimal: give each --arch once, and put ${basearch} in the treefile\'s ref'],
+    [['--arch', 'amd64', '--arch', 'arm64', '--write-report-to', 'out/report.json'], '--write-report-to is for one architecture\'s build; compose each --arch on its own to use it'],
+  ])('compose image %j: refused, exit 2, before any work', async (args, message) => {
+    const result = await runSourceCli(['compose', 'image', treefile, `oci-archive:${work}/multi.ociarchive`, '--cachedir', cache, ...args])
+    expect(result.stderr.trim()).toBe(message)
+    expect(result.exitCode).toBe(2)
+    expect(readdirSync(work)).not.toContain('multi.ociarchive')
+  })
+
+  it('compose image with several --arch refuses containers-storage, which keeps no index', async () => {
+    const result = await runSourceCli(['compose', 'image', treefile, 'containers-storage:localhost/multi', '--arch', 'amd64', '--arch', 'arm64', '--cachedir', cache])
+    expect(result.stderr.trim()).toBe('containers-storage keeps one image, not an index of several architectures: write to oci:, oci-archive: or docker://')
+    expect(result.exitCode).toBe(2)
+  })
+
   it('refuses an output directory it cannot write, and one that is not an OCI layout', async () => {
     const immutable = path.join(work, 'immutable')
     mkdirSync(immutable)

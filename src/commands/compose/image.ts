@@ -1,9 +1,9 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
-import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
+import {checkIndexOptions, describeImage, describeIndex, imageFlags, parseImageOptions, writeCommitImage, writeCommitImageIndex} from '../../cli/image-flags.js'
 import {writeBuildReport} from '../../compose/report.js'
-import {composeTree} from '../../compose/tree.js'
+import {composeTree, composeTrees} from '../../compose/tree.js'
 import {loadTreefile} from '../../treefile/index.js'
 
 const {repo: _repo, ...treeFlags} = composeFlags
@@ -21,12 +21,18 @@ export default class ComposeImage extends BaseCommand<typeof ComposeImage> {
     treefile: Args.string({description: 'Treefile (YAML or JSON).', required: true}),
     output: Args.string({description: 'Where the image goes (a transport reference).', required: true}),
   }
-  static flags = {...treeFlags, ...imageFlags}
+  static flags = {
+    ...treeFlags,
+    ...imageFlags,
+    arch: Flags.string({description: 'Debian architecture of the tree (default: the host\'s); repeatable: one compose each (its own ref, through ${basearch}) and one image index listing every platform. Another architecture\'s programs run through qemu-user (see doctor).', multiple: true}),
+  }
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(ComposeImage)
     const {flags} = this
-    const resolved = await loadTreefile(args.treefile, {arch: flags.arch})
+    const architectures = flags.arch ?? []
+    if (architectures.length > 1) return this.runIndex(args.treefile, args.output, architectures)
+    const resolved = await loadTreefile(args.treefile, {arch: architectures[0]})
     const image = await parseImageOptions(args.output, flags)
     const compose = await composeTree(await composeOptions(flags, resolved), this.reporter())
     const result = await writeCommitImage(image, {repo: compose.repo, ref: compose.commit}, flags, (line) => this.note(line))
@@ -36,5 +42,19 @@ export default class ComposeImage extends BaseCommand<typeof ComposeImage> {
       this.note(`commit:   ${compose.commit}${compose.unchanged ? ' (no apparent changes since previous commit)' : ''}\n${describeImage(result)}`)
     }
     return {...result, commit: compose.commit, compose}
+  }
+
+  private async runIndex(treefile: string, output: string, architectures: string[]): Promise<unknown> {
+    const {flags} = this
+    const resolved = await Promise.all(architectures.map((arch) => loadTreefile(treefile, {arch})))
+    const image = await parseImageOptions(output, flags)
+    checkIndexOptions(image, flags)
+    const composes = await composeTrees(await Promise.all(resolved.map((each) => composeOptions(flags, each))), this.reporter())
+    const result = await writeCommitImageIndex(image, {repo: composes[0].repo, refs: composes.map((compose) => compose.commit)}, flags, (line) => this.note(line))
+    if (!this.jsonEnabled()) {
+      this.log(result.indexDigest)
+      this.note(describeIndex(result))
+    }
+    return {...result, composes}
   }
 }

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {FailedResult, UsageError} from '../../errors.js'
-import {loadLintTarget} from '../../lint/load.js'
+import {architectureNamed} from '../../arch.js'
+import {loadLintTargets} from '../../lint/load.js'
 import {checkRuleNames, describeRules, formatLintReport, formatRuleList, runLint} from '../../lint/run.js'
 
 export default class ContainerLint extends BaseCommand<typeof ContainerLint> {
@@ -24,6 +25,7 @@ export default class ContainerLint extends BaseCommand<typeof ContainerLint> {
     skip: Flags.string({description: 'Do not run the rule NAME (repeatable).', multiple: true, helpValue: 'NAME'}),
     list: Flags.boolean({description: 'Print the rules (name, type, description) and exit.'}),
     'no-truncate': Flags.boolean({description: 'Print every item of a finding, not only the first 5.'}),
+    arch: Flags.string({description: 'Of an image index, check only this architecture\'s image (default: every platform\'s).'}),
   }
 
   async run(): Promise<unknown> {
@@ -37,11 +39,18 @@ export default class ContainerLint extends BaseCommand<typeof ContainerLint> {
     const skip = flags.skip ?? []
     // Before reading what may be a large image.
     checkRuleNames(skip)
-    const {tree, rootKind} = await loadLintTarget(args.target)
-    const result = await runLint(tree, {rootKind, skip, fatalWarnings: flags['fatal-warnings']})
-    const report = {target: args.target, rootKind, ...result}
-    if (!this.jsonEnabled()) this.log(formatLintReport(result, {truncate: !flags['no-truncate']}))
-    if (result.failed > 0) throw new FailedResult(`Checks failed: ${result.failed}`, report)
+    const architecture = flags.arch ? architectureNamed(flags.arch) : undefined
+    const targets = await loadLintTargets(args.target, architecture)
+    const results = await Promise.all(targets.map(async ({tree, rootKind, architecture}) => ({architecture, rootKind, result: await runLint(tree, {rootKind, skip, fatalWarnings: flags['fatal-warnings']})})))
+    const failed = results.reduce((sum, {result}) => sum + result.failed, 0)
+    const [only] = results
+    // One image or rootfs: its report; an index: one per platform, in index order.
+    const report = results.length === 1 && !only.architecture ? {target: args.target, rootKind: only.rootKind, ...only.result} : {target: args.target, rootKind: 'image', platforms: results.map(({architecture, result}) => ({architecture, ...result})), failed}
+    if (!this.jsonEnabled()) {
+      const text = (result: (typeof results)[number]['result']): string => formatLintReport(result, {truncate: !flags['no-truncate']})
+      this.log(results.map(({architecture, result}) => (architecture ? `${architecture}:\n${text(result)}` : text(result))).join('\n'))
+    }
+    if (failed > 0) throw new FailedResult(`Checks failed: ${failed}`, report)
     return report
   }
 }

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags} from '../../cli/compose-flags.js'
-import {FailedResult} from '../../errors.js'
+import {architectureNamed} from '../../arch.js'
+import {FailedResult, UsageError} from '../../errors.js'
 import {printable} from '../../text.js'
 import {parseImageReference} from '../../oci/reference.js'
 import {bootSystem} from '../../vm/boot.js'
@@ -28,6 +29,7 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
     target: Flags.string({description: 'Unit to wait for (default: the treefile\'s default-target, else multi-user.target).'}),
     console: Flags.boolean({description: 'Stream the serial console to stderr.'}),
     keep: Flags.boolean({description: 'Keep the disk under CACHEDIR/vm and print the QEMU command that boots it again.'}),
+    arch: Flags.string({description: 'Of an image index, boot this architecture\'s image (default: the host\'s).'}),
     cachedir: composeFlags.cachedir,
   }
 
@@ -35,8 +37,10 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
     const {args} = await this.parse(VmBoot)
     const {flags} = this
     const isDisk = !flags.repo && /\.(raw|img|qcow2)$/.test(args.target) && !/^[a-z-]+:/.test(args.target)
+    if (flags.arch && (flags.repo || isDisk)) throw new UsageError('--arch picks an image of an index; a commit and a disk boot as their own architecture')
+    const architecture = flags.arch ? architectureNamed(flags.arch) : undefined
     const result = await bootSystem({
-      source: flags.repo ? {repo: flags.repo, ref: args.target} : isDisk ? {disk: args.target} : {image: parseImageReference(args.target)},
+      source: flags.repo ? {repo: flags.repo, ref: args.target} : isDisk ? {disk: args.target} : {image: parseImageReference(args.target), architecture},
       cacheDir: flags.cachedir,
       timeoutSeconds: flags.timeout,
       target: flags.target,
