@@ -1,6 +1,6 @@
 import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
-import {isForeign} from '../arch.js'
+import {emulationEnvironment, isForeign} from '../arch.js'
 import {describePackages, storeDebs, storeIndices, writeLocalArchive, type ArchiveStore, type IndexFile} from '../archive/capture.js'
 import {LOCK_PREFERENCES, lockDifferences, lockPreferences, type Lockfile} from '../archive/lockfile.js'
 import type {PackageFile} from '../archive/packages.js'
@@ -104,7 +104,7 @@ async function simulate(input: BootstrapInput, prepared: Prepared): Promise<Simu
       label: 'mmdebstrap --simulate',
       log: input.context.log,
       signal: input.context.signal,
-      setenv: {HOME: '/tmp'},
+      setenv: {HOME: '/tmp', ...emulationEnvironment(input.resolved.arch)},
       hostBinfmt: isForeign(input.resolved.arch),
       // Read line by line: the output is longer than the stderr tail a run keeps.
       onLine: (line) => lines.push(line),
@@ -168,7 +168,7 @@ export async function bootstrap(input: BootstrapInput, target: string): Promise<
         hostBinfmt: isForeign(resolved.arch),
         // INITRD=No keeps the kernel's postinst (via dracut's hook) from
         // building an initramfs that the ostreeify stage would throw away.
-        setenv: {INITRD: 'No', SOURCE_DATE_EPOCH: String(input.sourceDateEpoch), HOME: '/tmp'},
+        setenv: {INITRD: 'No', SOURCE_DATE_EPOCH: String(input.sourceDateEpoch), HOME: '/tmp', ...emulationEnvironment(resolved.arch)},
       },
     )
     .catch((error: unknown) => {

@@ -180,10 +180,14 @@ export async function withImageLayout<T>(reference: ImageReference, work: (layou
   }
 }
 
-/** The labels of the image TAG names (its config's, where bootc looks for containers.bootc). */
-export async function readImageLabels(layout: ImageLayout, tag: string, architecture?: Architecture): Promise<Record<string, string>> {
+/**
+ * What the config of the image TAG names says (of an index, ARCHITECTURE's
+ * image): its labels, where bootc looks for containers.bootc, and its
+ * architecture, undefined for one Debian does not build.
+ */
+export async function readImageConfig(layout: ImageLayout, tag: string, architecture?: Architecture): Promise<{labels: Record<string, string>; architecture?: Architecture}> {
   const {manifest} = await selectManifest(layout, tag, architecture)
   if (!manifest.config) throw new AptOstreeError(`${layout.label}: the manifest names no config`)
-  const config = await readJson<{config?: {Labels?: Record<string, string>}}>(layout, blobName(layout, manifest.config.digest))
-  return config.config?.Labels ?? {}
+  const config = await readJson<{architecture?: string; variant?: string; config?: {Labels?: Record<string, string>}}>(layout, blobName(layout, manifest.config.digest))
+  return {labels: config.config?.Labels ?? {}, architecture: architectureOfPlatform(config)}
 }

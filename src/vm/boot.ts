@@ -13,7 +13,7 @@ import {bootRetryingStall, type BootReport} from './watch.js'
 
 export interface BootOptions {
   /** A commit or image to deploy into a throwaway disk, or a disk image (UEFI) as it is. */
-  source: DeploySource | {disk: string}
+  source: DeploySource | {disk: string; architecture?: Architecture}
   cacheDir: string
   timeoutSeconds: number
   /** Default: the treefile's default-target recorded in the commit, else multi-user.target. */
@@ -60,8 +60,8 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
     let disk: string
     let commit: string | undefined
     let target = options.target
-    // A disk says nothing of its architecture: it is the host's.
-    let arch: Architecture = hostArchitecture()
+    // A disk says nothing of its architecture: it is the host's unless the caller says.
+    let arch: Architecture = ('disk' in source && source.architecture) || hostArchitecture()
     if ('disk' in source) {
       disk = path.resolve(source.disk)
       const vars = path.join(workspace.workDir, 'firmware-vars.fd')

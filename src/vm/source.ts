@@ -5,7 +5,7 @@ import {AptOstreeError} from '../errors.js'
 import {commitFacts} from '../oci/config.js'
 import {commitImage} from '../oci/import.js'
 import {TREEFILE_JSON} from '../ostree/layout.js'
-import {readImageLabels, withImageLayout} from '../oci/read.js'
+import {readImageConfig, withImageLayout} from '../oci/read.js'
 import {formatImageReference, type ImageReference} from '../oci/reference.js'
 import {OstreeRepo} from '../tools/ostree.js'
 
@@ -40,10 +40,11 @@ async function treeTreefile(repo: OstreeRepo, commit: string): Promise<TreeTreef
   return text === undefined ? {} : (JSON.parse(text) as TreeTreefile)
 }
 
-async function described(repo: OstreeRepo, commit: string): Promise<ResolvedSource> {
+/** What to boot, of what architecture: an image's config says; a commit's packages do (commitFacts). */
+async function described(repo: OstreeRepo, commit: string, architecture?: Architecture): Promise<ResolvedSource> {
   const [treefile, facts] = await Promise.all([treeTreefile(repo, commit), commitFacts(repo, commit)])
   const origin = treefile.ref === undefined ? commit : treefile.remote ? `${treefile.remote.name}:${treefile.ref}` : treefile.ref
-  return {repo, commit, defaultTarget: treefile['default-target'], origin, architecture: facts.architecture}
+  return {repo, commit, defaultTarget: treefile['default-target'], origin, architecture: architecture?.debian ?? facts.architecture}
 }
 
 /**
@@ -53,11 +54,11 @@ async function described(repo: OstreeRepo, commit: string): Promise<ResolvedSour
 export async function resolveSource(source: DeploySource, workspace: Workspace, progress: (line: string) => void): Promise<ResolvedSource> {
   if ('image' in source) {
     const name = formatImageReference(source.image)
-    const labels = await withImageLayout(source.image, (layout, tag) => readImageLabels(layout, tag, source.architecture), {allPlatforms: source.architecture !== undefined})
+    const {labels, architecture} = await withImageLayout(source.image, (layout, tag) => readImageConfig(layout, tag, source.architecture), {allPlatforms: source.architecture !== undefined})
     if (!('containers.bootc' in labels) && !('ostree.bootable' in labels)) throw new AptOstreeError(`${name}: not a bootable image (no containers.bootc or ostree.bootable label)`)
     progress(`committing the image's filesystem (/etc back to /usr/etc)`)
     const {repo, commit} = await commitImage(source.image, workspace, source.architecture)
-    return described(repo, commit)
+    return described(repo, commit, architecture)
   }
   const repo = new OstreeRepo(path.resolve(source.repo))
   if (!(await repo.exists())) throw new AptOstreeError(`${source.repo}: not an OSTree repo`)

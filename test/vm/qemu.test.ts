@@ -22,7 +22,7 @@ describe('qemuCommand', () => {
   test('arm64: qemu-system-aarch64, virt, AAVMF, the console on ttyAMA0', () => {
     const model = bootModel(architectureNamed('arm64'))
     const direct = qemuCommand({model, method: kernel, disk: '/w/root.img', diskFormat: 'raw', accelerator: 'tcg'})
-    expect(direct.slice(0, 5)).toEqual(['qemu-system-aarch64', '-machine', 'virt,accel=tcg', '-cpu', 'max'])
+    expect(direct.slice(0, 5)).toEqual(['qemu-system-aarch64', '-machine', 'virt,accel=tcg', '-cpu', 'max,pauth-impdef=on'])
     expect(direct.at(-1)).toMatch(/ console=ttyAMA0 /)
     expect(qemuCommand({model, method: uefi, disk: '/w/disk.raw', diskFormat: 'raw', accelerator: 'tcg'})).toContain('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd')
   })

@@ -10,7 +10,7 @@ import {bootSystem} from '../../vm/boot.js'
 export default class VmBoot extends BaseCommand<typeof VmBoot> {
   static summary = 'Boot a commit, an image or a disk image under QEMU and check it reaches its target.'
   static description =
-    'A commit (REF with --repo) or an image (any transport) is deployed with the target\'s own ostree into a fresh sysroot, made an ext4 disk and booted with its kernel; a disk image (.raw, .img, .qcow2, as compose disk-image writes) boots through UEFI firmware (OVMF; AAVMF for arm64). The machine is of the commit\'s architecture (a disk is taken to be the host\'s); KVM is used when it runs guests of the host\'s architecture, software emulation otherwise. The serial console is watched; a deployed commit or image also gets one unit in its throwaway /etc (never in the image) that reports, once the target is reached, the units systemd lists as failed. Exit 0 only when the target is reached with no failed unit.'
+    'A commit (REF with --repo) or an image (any transport) is deployed with the target\'s own ostree into a fresh sysroot, made an ext4 disk and booted with its kernel; a disk image (.raw, .img, .qcow2, as compose disk-image writes) boots through UEFI firmware (OVMF; AAVMF for arm64). The machine is of the commit\'s or the image\'s architecture (a disk is taken to be the host\'s, or --arch\'s); KVM is used when it runs guests of the host\'s architecture, software emulation otherwise. The serial console is watched; a deployed commit or image also gets one unit in its throwaway /etc (never in the image) that reports, once the target is reached, the units systemd lists as failed. Exit 0 only when the target is reached with no failed unit.'
   static examples = [
     '<%= config.bin %> <%= command.id %> --repo out/repo debian/13/amd64/minimal',
     '<%= config.bin %> <%= command.id %> oci-archive:out/minimal.ociarchive',
@@ -29,7 +29,7 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
     target: Flags.string({description: 'Unit to wait for (default: the treefile\'s default-target, else multi-user.target).'}),
     console: Flags.boolean({description: 'Stream the serial console to stderr.'}),
     keep: Flags.boolean({description: 'Keep the disk under CACHEDIR/vm and print the QEMU command that boots it again.'}),
-    arch: Flags.string({description: 'Of an image index, boot this architecture\'s image (default: the host\'s).'}),
+    arch: Flags.string({description: 'Of an image index, boot this architecture\'s image; a disk image, as this architecture\'s machine (default: the host\'s).'}),
     cachedir: composeFlags.cachedir,
   }
 
@@ -37,10 +37,10 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
     const {args} = await this.parse(VmBoot)
     const {flags} = this
     const isDisk = !flags.repo && /\.(raw|img|qcow2)$/.test(args.target) && !/^[a-z-]+:/.test(args.target)
-    if (flags.arch && (flags.repo || isDisk)) throw new UsageError('--arch picks an image of an index; a commit and a disk boot as their own architecture')
+    if (flags.arch && flags.repo) throw new UsageError('--arch is for an image index or a disk; a commit boots as its own architecture')
     const architecture = flags.arch ? architectureNamed(flags.arch) : undefined
     const result = await bootSystem({
-      source: flags.repo ? {repo: flags.repo, ref: args.target} : isDisk ? {disk: args.target} : {image: parseImageReference(args.target), architecture},
+      source: flags.repo ? {repo: flags.repo, ref: args.target} : isDisk ? {disk: args.target, architecture} : {image: parseImageReference(args.target), architecture},
       cacheDir: flags.cachedir,
       timeoutSeconds: flags.timeout,
       target: flags.target,

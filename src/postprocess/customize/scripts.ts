@@ -1,3 +1,4 @@
+import {emulationEnvironment} from '../../arch.js'
 import {chmod, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {ToolError} from '../../errors.js'
@@ -38,7 +39,7 @@ export const postprocessScripts: TreeStep = {
         const inside = `/tmp/apt-ostree-${path.basename(script.file)}`
         await context.sandbox.runInTree(context.root, [inside], {
           treeReadOnly: [[script.file, inside]],
-          setenv: {SOURCE_DATE_EPOCH: String(context.sourceDateEpoch)},
+          setenv: {SOURCE_DATE_EPOCH: String(context.sourceDateEpoch), ...emulationEnvironment(context.resolved.arch)},
           log: context.log,
           signal: context.signal,
           label: script.name,

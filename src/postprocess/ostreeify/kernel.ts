@@ -1,3 +1,4 @@
+import {emulationEnvironment} from '../../arch.js'
 import type {TreeFs} from '../../sandbox/tree-fs.js'
 import {findKernelVersion} from '../../ostree/layout.js'
 import type {StageContext, TreeStep} from '../step.js'
@@ -50,7 +51,7 @@ export const kernel: TreeStep = {
     const args = ['dracut', '--force', '--reproducible', '--no-hostonly', '--add', 'ostree', ...compression, ...extra, '--kver', kver, `${modules}/initramfs.img`]
     context.progress(`dracut --kver ${kver}`)
     await context.sandbox.runInTree(context.root, args, {
-      setenv: {SOURCE_DATE_EPOCH: String(context.sourceDateEpoch), DRACUT_NO_XATTR: '1'},
+      setenv: {SOURCE_DATE_EPOCH: String(context.sourceDateEpoch), DRACUT_NO_XATTR: '1', ...emulationEnvironment(context.resolved.arch)},
       log: context.log,
       signal: context.signal,
       label: 'dracut',

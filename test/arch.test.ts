@@ -1,0 +1,8 @@
+import {expect, test} from 'vitest'
+import {emulationEnvironment, hostArchitecture} from '../src/arch.js'
+
+test.runIf(hostArchitecture().debian === 'amd64')('a foreign arm64 tree runs its programs on qemu-user\'s fast pointer authentication; the host\'s own and other emulated trees get nothing', () => {
+  expect(emulationEnvironment('arm64')).toEqual({QEMU_CPU: 'max,pauth-impdef=on'})
+  expect(emulationEnvironment('amd64')).toEqual({})
+  expect(emulationEnvironment('armhf')).toEqual({})
+})

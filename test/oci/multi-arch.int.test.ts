@@ -1,0 +1,79 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {execa} from 'execa'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {runCli} from '../helpers/cli.js'
+import {outputSchemaErrors} from '../helpers/output-schema.js'
+
+// arm64 beside amd64 from this amd64 host: one compose image with both
+// --arch writes an index (the arm64 tree's programs ran through qemu-user);
+// each platform passes lint; the arm64 image boots under software emulation,
+// and so does a disk of the arm64 commit, through AAVMF and its own GRUB; an
+// arm64 compose again into a fresh repo gives the same commit and manifest.
+const TREEFILE = 'treefiles/debian-trixie-minimal.yaml'
+const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-multi-arch-'))
+const cacheDir = path.join(work, 'cache')
+const archive = path.join(work, 'multi.ociarchive')
+const env = {CI: 'true', SOURCE_DATE_EPOCH: '1767225600'}
+
+interface Platform {
+  architecture: string
+  commit: string
+  manifestDigest: string
+}
+let platforms: Platform[]
+
+beforeAll(async () => {
+  const started = performance.now()
+  const composed = await runCli(['compose', 'image', TREEFILE, `oci-archive:${archive}`, '--arch', 'amd64', '--arch', 'arm64', '--cachedir', cacheDir, '--json'], {env})
+  if (composed.exitCode !== 0) throw new Error(`compose image failed:\n${composed.stderr}`)
+  const result = JSON.parse(composed.stdout) as {platforms: Platform[]; composes: Array<{ref: string; timings: Record<string, number>}>}
+  platforms = result.platforms
+  console.log(`compose image --arch amd64 --arch arm64: ${Math.round((performance.now() - started) / 1000)} s from an empty cache`)
+  for (const compose of result.composes) console.log(`  ${compose.ref}: ${JSON.stringify(compose.timings)}`)
+})
+afterAll(() => rmSync(work, {recursive: true, force: true}))
+
+describe('compose image --arch amd64 --arch arm64', () => {
+  test('writes an index of both platforms (skopeo inspect --raw), each image passes container lint', async () => {
+    const index = JSON.parse((await execa('skopeo', ['inspect', '--raw', `oci-archive:${archive}`])).stdout) as {mediaType: string; manifests: Array<{digest: string; platform: object}>}
+    expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json')
+    expect(index.manifests.map((manifest) => manifest.platform)).toEqual([{architecture: 'amd64', os: 'linux'}, {architecture: 'arm64', os: 'linux', variant: 'v8'}])
+    expect(index.manifests.map((manifest) => manifest.digest)).toEqual(platforms.map((platform) => platform.manifestDigest))
+    const lint = await runCli(['container', 'lint', `oci-archive:${archive}`, '--json'])
+    const report = JSON.parse(lint.stdout) as {platforms: Array<{architecture: string; failed: number; warnings: number}>}
+    expect(outputSchemaErrors('container-lint', report)).toEqual([])
+    expect(report.platforms.map(({architecture, failed, warnings}) => [architecture, failed, warnings])).toEqual([['amd64', 0, 0], ['arm64', 0, 0]])
+    expect(lint.exitCode).toBe(0)
+  })
+
+  test('vm boot --arch arm64 of the image reaches multi-user.target under software emulation, no failed unit', async () => {
+    const booted = await runCli(['vm', 'boot', `oci-archive:${archive}`, '--arch', 'arm64', '--cachedir', cacheDir, '--timeout', '1800', '--json'])
+    const report = JSON.parse(booted.stdout) as {reached: boolean; seconds: number; failedUnits: string[]; kernelCommandLine: string}
+    console.log(`arm64 image: reached ${report.reached} in ${report.seconds} s`)
+    expect(report).toMatchObject({reached: true, failedUnits: []})
+    expect(report.kernelCommandLine).toContain('console=ttyAMA0')
+    expect(booted.exitCode).toBe(0)
+  })
+
+  test('the arm64 tree composed again, into a fresh repo from the cached bootstrapped tree (the emulated dracut and every later stage run again): the same commit and manifest digest', async () => {
+    const arm64 = platforms.find((platform) => platform.architecture === 'arm64')!
+    const again = await runCli(['compose', 'tree', TREEFILE, '--arch', 'arm64', '--repo', path.join(work, 'repo-again'), '--cachedir', cacheDir, '--container', '-o', `oci-archive:${path.join(work, 'arm64-again.ociarchive')}`, '--json'], {env})
+    expect(again.exitCode, again.stderr).toBe(0)
+    const rebuilt = JSON.parse(again.stdout) as {commit: string; image: {manifestDigest: string}}
+    console.log(`arm64: commit ${arm64.commit}, manifest ${arm64.manifestDigest}\nagain: commit ${rebuilt.commit}, manifest ${rebuilt.image.manifestDigest}`)
+    expect([rebuilt.commit, rebuilt.image.manifestDigest]).toEqual([arm64.commit, arm64.manifestDigest])
+  })
+
+  test('compose disk-image of the arm64 commit boots through AAVMF and its own GRUB', async () => {
+    const disk = path.join(work, 'arm64.qcow2')
+    const arm64 = platforms.find((platform) => platform.architecture === 'arm64')!
+    const made = await runCli(['compose', 'disk-image', '--repo', path.join(cacheDir, 'staging-repo'), arm64.commit, '-o', disk, '--cachedir', cacheDir])
+    expect(made.exitCode, made.stderr).toBe(0)
+    const booted = await runCli(['vm', 'boot', disk, '--arch', 'arm64', '--cachedir', cacheDir, '--timeout', '1800', '--json'])
+    const report = JSON.parse(booted.stdout) as {reached: boolean; seconds: number; failedUnits: string[]}
+    console.log(`arm64 disk: reached ${report.reached} in ${report.seconds} s`)
+    expect(report).toMatchObject({reached: true, failedUnits: []})
+  })
+})
