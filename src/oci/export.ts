@@ -228,15 +228,19 @@ async function existingPackings(input: IndexExportInput): Promise<Map<string, Pa
   const packings = new Map<string, Packing>()
   const {output} = input
   if ((output.transport !== 'oci' && output.transport !== 'oci-archive') || !(await pathExists(output.path))) return packings
-  for (const source of input.sources) {
-    const architecture = architectureNamed(source.facts.architecture)
-    const found = await withImageLayout(output, (layout, tag) => selectManifest(layout, tag, architecture)).catch((error: unknown) => {
-      if (input.signal.aborted) throw error
-      return undefined
-    })
-    const packing = found?.fromIndex ? packingOfManifest(found.manifest) : undefined
-    if (packing) packings.set(source.facts.architecture, packing)
-  }
+  // One read of the output (an oci-archive is scanned whole to open it); a platform it lacks, or cannot give, is packed afresh.
+  await withImageLayout(output, async (layout, tag) => {
+    for (const source of input.sources) {
+      const found = await selectManifest(layout, tag, architectureNamed(source.facts.architecture)).catch((error: unknown) => {
+        if (input.signal.aborted) throw error
+        return undefined
+      })
+      const packing = found?.fromIndex ? packingOfManifest(found.manifest) : undefined
+      if (packing) packings.set(source.facts.architecture, packing)
+    }
+  }).catch((error: unknown) => {
+    if (input.signal.aborted) throw error
+  })
   return packings
 }
 

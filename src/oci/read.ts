@@ -185,7 +185,7 @@ export async function withImageLayout<T>(reference: ImageReference, work: (layou
  * image): its labels, where bootc looks for containers.bootc, and its
  * architecture, undefined for one Debian does not build.
  */
-export async function readImageConfig(layout: ImageLayout, tag: string, architecture?: Architecture): Promise<{labels: Record<string, string>; architecture?: Architecture}> {
+export async function readImagePlatformConfig(layout: ImageLayout, tag: string, architecture?: Architecture): Promise<{labels: Record<string, string>; architecture?: Architecture}> {
   const {manifest} = await selectManifest(layout, tag, architecture)
   if (!manifest.config) throw new AptOstreeError(`${layout.label}: the manifest names no config`)
   const config = await readJson<{architecture?: string; variant?: string; config?: {Labels?: Record<string, string>}}>(layout, blobName(layout, manifest.config.digest))

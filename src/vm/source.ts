@@ -5,7 +5,7 @@ import {AptOstreeError} from '../errors.js'
 import {commitFacts} from '../oci/config.js'
 import {commitImage} from '../oci/import.js'
 import {TREEFILE_JSON} from '../ostree/layout.js'
-import {readImageConfig, withImageLayout} from '../oci/read.js'
+import {readImagePlatformConfig, withImageLayout} from '../oci/read.js'
 import {formatImageReference, type ImageReference} from '../oci/reference.js'
 import {OstreeRepo} from '../tools/ostree.js'
 
@@ -54,7 +54,7 @@ async function described(repo: OstreeRepo, commit: string, architecture?: Archit
 export async function resolveSource(source: DeploySource, workspace: Workspace, progress: (line: string) => void): Promise<ResolvedSource> {
   if ('image' in source) {
     const name = formatImageReference(source.image)
-    const {labels, architecture} = await withImageLayout(source.image, (layout, tag) => readImageConfig(layout, tag, source.architecture), {allPlatforms: source.architecture !== undefined})
+    const {labels, architecture} = await withImageLayout(source.image, (layout, tag) => readImagePlatformConfig(layout, tag, source.architecture), {allPlatforms: source.architecture !== undefined})
     if (!('containers.bootc' in labels) && !('ostree.bootable' in labels)) throw new AptOstreeError(`${name}: not a bootable image (no containers.bootc or ostree.bootable label)`)
     progress(`committing the image's filesystem (/etc back to /usr/etc)`)
     const {repo, commit} = await commitImage(source.image, workspace, source.architecture)

@@ -9,7 +9,7 @@ import {diffBuilds} from '../../src/compose/diff.js'
 import {exportCommitImage} from '../../src/compose/image.js'
 import {exportImage, exportImageIndex, type ExportInput, type ImageOptions, type ImageSource} from '../../src/oci/export.js'
 import type {CommitFacts} from '../../src/oci/config.js'
-import {readImageConfig, withImageLayout} from '../../src/oci/read.js'
+import {readImagePlatformConfig, withImageLayout} from '../../src/oci/read.js'
 import {parseImageReference} from '../../src/oci/reference.js'
 import {CommandLog} from '../../src/tools/exec.js'
 import {OstreeRepo} from '../../src/tools/ostree.js'
@@ -274,7 +274,7 @@ describe('exportImageIndex', () => {
     expect(one.platforms.map((platform) => platform.architecture)).toEqual(['arm64'])
     const absent = await runSourceCli(['container', 'lint', target, '--arch', 's390x'])
     expect([absent.exitCode, absent.stderr.trim()]).toEqual([2, `${target}: the index has no s390x image (it has amd64, arm64)`])
-    const config = await withImageLayout(parseImageReference(target), (layout, tag) => readImageConfig(layout, tag, architectureNamed('arm64')))
+    const config = await withImageLayout(parseImageReference(target), (layout, tag) => readImagePlatformConfig(layout, tag, architectureNamed('arm64')))
     expect([config.labels['ostree.commit'], config.architecture?.debian]).toEqual([written.platforms[1].commit, 'arm64'])
   })
 
