@@ -33,6 +33,9 @@ export const composeFlags = {
   arch: Flags.string({description: 'Debian architecture of the tree (default: the host\'s): arch-include, packages-$arch and ${basearch} follow it; another architecture\'s programs run through qemu-user (see doctor).'}),
 }
 
+/** --arch of the commands that write an image (compose image, compose tree --container): repeatable there. */
+export const imageArchFlag = Flags.string({description: 'Debian architecture of the tree (default: the host\'s); repeatable: one compose each (its own ref, through ${basearch}) and one image index listing every platform. Another architecture\'s programs run through qemu-user (see doctor).', multiple: true})
+
 /** Signing and publishing, for `compose tree` (the flags ostree and rpm-ostree use). */
 export const publishFlags = {
   'gpg-sign': Flags.string({description: 'Sign the commit and the repo\'s summary with this GPG key id (wins over the treefile\'s gpg-key). Needs --repo.'}),
@@ -88,7 +91,7 @@ export function sourceDateEpochFrom(flag: number | undefined): number | undefine
 }
 
 /** `compose image` has every compose flag but --repo; --arch is the treefile loader's (and repeatable there). */
-type ComposeFlagValues = Omit<Interfaces.InferredFlags<typeof composeFlags>, 'repo' | 'arch'> & {repo?: string}
+export type ComposeFlagValues = Omit<Interfaces.InferredFlags<typeof composeFlags>, 'repo' | 'arch'> & {repo?: string}
 
 /** composeTree's options from the compose flags. */
 export async function composeOptions(flags: ComposeFlagValues, resolved: ResolvedTreefile, publish: PublishOptions = {staticDelta: true}): Promise<ComposeTreeOptions> {

@@ -2,6 +2,9 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import {exportCommitImage, exportCommitImageIndex, type CommitImageResult, type CommitIndexResult} from '../compose/image.js'
+import type {PublishOptions} from '../compose/publish.js'
+import type {Reporter} from '../compose/reporter.js'
+import {composeTrees, type ComposeResult} from '../compose/tree.js'
 import {UsageError} from '../errors.js'
 import {assertWritable, pathExists} from '../fs.js'
 import {checkMaxLayers, DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
@@ -9,6 +12,8 @@ import {readImageConfig} from '../oci/config.js'
 import type {ImageOptions, ImageResult, IndexResult} from '../oci/export.js'
 import {parseImageReference, type ImageReference} from '../oci/reference.js'
 import type {Compression} from '../oci/blob.js'
+import {loadTreefile, type ResolvedTreefile} from '../treefile/index.js'
+import {composeOptions, type ComposeFlagValues} from './compose-flags.js'
 
 /** Flags of every command that writes an image (`compose tree --container`, `compose image`, `container-encapsulate`). */
 export const imageFlags = {
@@ -114,14 +119,41 @@ export function writeCommitImageIndex(image: ImageOptions, source: {repo: string
   return exportCommitImageIndex({...exportOptions(image, source.repo, flags, note), refs: source.refs})
 }
 
+/** An index's output: containers-storage keeps one image, so it is refused before any work. */
+export function checkIndexOutput(image: ImageOptions): void {
+  if (image.output.transport === 'containers-storage') throw new UsageError('containers-storage keeps one image, not an index of several architectures: write to oci:, oci-archive: or docker://')
+}
+
 /**
  * Several --arch: one compose each and one index. Refused before any work:
- * what holds one image or one compose's result (containers-storage keeps no
- * index; the per-compose files would hold the last architecture's only).
+ * what holds one image or one compose's result (the per-compose files would
+ * hold the last architecture's only).
  */
-export function checkIndexOptions(image: ImageOptions, flags: {'previous-build-manifest'?: string; 'write-commitid-to'?: string; 'write-composejson-to'?: string; 'write-lockfile-to'?: string; 'write-report-to'?: string}): void {
-  if (image.output.transport === 'containers-storage') throw new UsageError('containers-storage keeps one image, not an index of several architectures: write to oci:, oci-archive: or docker://')
+function checkIndexOptions(image: ImageOptions, flags: ComposeFlagValues & ImageFlagValues): void {
+  checkIndexOutput(image)
   for (const flag of ['previous-build-manifest', 'write-commitid-to', 'write-composejson-to', 'write-lockfile-to', 'write-report-to'] as const) {
     if (flags[flag]) throw new UsageError(`--${flag} is for one architecture's build; compose each --arch on its own to use it`)
   }
+}
+
+/** What composing several architectures into one index did: the index and each architecture's compose. */
+export type ComposedIndex = CommitIndexResult & {composes: ComposeResult[]}
+
+/**
+ * compose image and compose tree --container with several --arch: every
+ * architecture's treefile, options and host checked first, then one compose
+ * each and one index of their commits at OUTPUT.
+ */
+export async function composeImageIndex(
+  input: {treefile: string; output: string; architectures: string[]; publish?: (resolved: ResolvedTreefile) => PublishOptions},
+  flags: ComposeFlagValues & ImageFlagValues & ImageCommandFlags,
+  context: {reporter: Reporter; note: (line: string) => void},
+): Promise<ComposedIndex> {
+  const resolved = await Promise.all(input.architectures.map((arch) => loadTreefile(input.treefile, {arch})))
+  const image = await parseImageOptions(input.output, flags)
+  checkIndexOptions(image, flags)
+  const options = await Promise.all(resolved.map((each) => composeOptions(flags, each, input.publish?.(each))))
+  const composes = await composeTrees(options, context.reporter)
+  const index = await writeCommitImageIndex(image, {repo: composes[0].repo, refs: composes.map((compose) => compose.commit)}, flags, context.note)
+  return {...index, composes}
 }

@@ -9,8 +9,7 @@ import {readImagePlatformConfig, withImageLayout} from '../oci/read.js'
 import {formatImageReference, type ImageReference} from '../oci/reference.js'
 import {OstreeRepo} from '../tools/ostree.js'
 
-/** What to deploy: REF of REPO, or an OCI image (committed back to OSTree first, as bootc would import it). */
-/** A commit of a repo, or an image (of an index, ARCHITECTURE's platform; the host's by default). */
+/** What to deploy: REF of REPO, or an OCI image, committed back to OSTree first as bootc would import it (of an index, ARCHITECTURE's platform; the host's by default). */
 export type DeploySource = {repo: string; ref: string} | {image: ImageReference; architecture?: Architecture}
 
 export interface ResolvedSource {

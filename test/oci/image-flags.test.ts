@@ -44,8 +44,27 @@ describe('image options', () => {
     expect(readdirSync(work)).not.toContain('multi.ociarchive')
   })
 
+  it.each([
+    [['--arch', 'amd64', '--arch', 'arm64'], 'several --arch make one image index: add --container -o OUTPUT, or compose each --arch on its own'],
+    [['--arch', 'amd64', '--arch', 'arm64', '--print-only'], '--print-only is for one architecture: give one --arch'],
+    [['--arch', 'amd64', '--arch', 'arm64', '--container', '-o', `oci-archive:${work}/multi.ociarchive`, '--write-lockfile-to', 'out/lock.json'], '--write-lockfile-to is for one architecture\'s build; compose each --arch on its own to use it'],
+    [['--arch', 'amd64', '--arch', 'riscv65', '--container', '-o', `oci-archive:${work}/multi.ociarchive`], 'unknown architecture "riscv65"; known: amd64, arm64, armhf, armel, i386, loong64, mips64el, ppc64el, riscv64, s390x'],
+  ])('compose tree %j: refused, exit 2, before any work', async (args, message) => {
+    const result = await compose('--repo', path.join(work, 'repo'), ...args)
+    expect(result.stderr.trim()).toBe(message)
+    expect(result.exitCode).toBe(2)
+    expect(readdirSync(work)).not.toContain('multi.ociarchive')
+    expect(readdirSync(work)).not.toContain('repo')
+  })
+
   it('compose image with several --arch refuses containers-storage, which keeps no index', async () => {
     const result = await runSourceCli(['compose', 'image', treefile, 'containers-storage:localhost/multi', '--arch', 'amd64', '--arch', 'arm64', '--cachedir', cache])
+    expect(result.stderr.trim()).toBe('containers-storage keeps one image, not an index of several architectures: write to oci:, oci-archive: or docker://')
+    expect(result.exitCode).toBe(2)
+  })
+
+  it('container-encapsulate of several commits (an index) refuses containers-storage, before reading the repo', async () => {
+    const result = await runSourceCli(['compose', 'container-encapsulate', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', 'debian/13/arm64/minimal', 'containers-storage:localhost/multi', '--cachedir', cache])
     expect(result.stderr.trim()).toBe('containers-storage keeps one image, not an index of several architectures: write to oci:, oci-archive: or docker://')
     expect(result.exitCode).toBe(2)
   })

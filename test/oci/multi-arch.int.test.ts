@@ -9,8 +9,11 @@ import {outputSchemaErrors} from '../helpers/output-schema.js'
 // arm64 beside amd64 from this amd64 host: one compose image with both
 // --arch writes an index (the arm64 tree's programs ran through qemu-user);
 // each platform passes lint; the arm64 image boots under software emulation,
-// and so does a disk of the arm64 commit, through AAVMF and its own GRUB; an
-// arm64 compose again into a fresh repo gives the same commit and manifest.
+// and so does a disk of the index's arm64 image, through AAVMF and its own
+// GRUB; an arm64 compose again into a fresh repo gives the same commit and
+// manifest; compose tree --container with both --arch, on the same cache,
+// finds both commits unchanged and writes the same index, as does
+// compose container-encapsulate of the two commits.
 const TREEFILE = 'treefiles/debian-trixie-minimal.yaml'
 const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-multi-arch-'))
 const cacheDir = path.join(work, 'cache')
@@ -66,11 +69,26 @@ describe('compose image --arch amd64 --arch arm64', () => {
     expect([rebuilt.commit, rebuilt.image.manifestDigest]).toEqual([arm64.commit, arm64.manifestDigest])
   })
 
-  test('compose disk-image of the arm64 commit boots through AAVMF and its own GRUB', async () => {
+  test('compose tree --container --arch amd64 --arch arm64 on the same cache: both composes unchanged, the same index', async () => {
+    const layout = path.join(work, 'multi-tree')
+    const again = await runCli(['compose', 'tree', TREEFILE, '--arch', 'amd64', '--arch', 'arm64', '--cachedir', cacheDir, '--container', '-o', `oci:${layout}`, '--json'], {env})
+    expect(again.exitCode, again.stderr).toBe(0)
+    const result = JSON.parse(again.stdout) as {platforms: Platform[]; composes: Array<{unchanged?: boolean}>}
+    expect(result.composes.map((compose) => compose.unchanged)).toEqual([true, true])
+    const digests = (list: Platform[]) => list.map(({architecture, commit, manifestDigest}) => ({architecture, commit, manifestDigest}))
+    expect(digests(result.platforms)).toEqual(digests(platforms))
+    // The two commits, encapsulated as one index (build-image.yml's publish job): the same again.
+    const encapsulated = await runCli(['compose', 'container-encapsulate', '--repo', path.join(cacheDir, 'staging-repo'), ...platforms.map((platform) => platform.commit), `oci:${path.join(work, 'multi-encapsulated')}`, '--cachedir', cacheDir, '--json'])
+    expect(encapsulated.exitCode, encapsulated.stderr).toBe(0)
+    expect(digests((JSON.parse(encapsulated.stdout) as {platforms: Platform[]}).platforms)).toEqual(digests(platforms))
+  })
+
+  test('compose disk-image --arch arm64 of the index (the arm64 commit\'s image) boots through AAVMF and its own GRUB', async () => {
     const disk = path.join(work, 'arm64.qcow2')
-    const arm64 = platforms.find((platform) => platform.architecture === 'arm64')!
-    const made = await runCli(['compose', 'disk-image', '--repo', path.join(cacheDir, 'staging-repo'), arm64.commit, '-o', disk, '--cachedir', cacheDir])
+    const made = await runCli(['compose', 'disk-image', `oci-archive:${archive}`, '--arch', 'arm64', '-o', disk, '--cachedir', cacheDir, '--json'])
     expect(made.exitCode, made.stderr).toBe(0)
+    const arm64 = platforms.find((platform) => platform.architecture === 'arm64')!
+    console.log(`arm64 disk of ${arm64.manifestDigest}: ${made.stdout}`)
     const booted = await runCli(['vm', 'boot', disk, '--arch', 'arm64', '--cachedir', cacheDir, '--timeout', '1800', '--json'])
     const report = JSON.parse(booted.stdout) as {reached: boolean; seconds: number; failedUnits: string[]}
     console.log(`arm64 disk: reached ${report.reached} in ${report.seconds} s`)

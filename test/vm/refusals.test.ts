@@ -28,6 +28,8 @@ describe('vm boot and compose disk-image refuse', () => {
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', 'out/x.raw', '--size', 'big'], 2, '--size big: expected a size such as 4G or 4096M'],
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', '/etc/hostname/x.raw'], 2, 'disk image /etc/hostname/x.raw: cannot write it there (a parent is not a directory)'],
     [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '-o', path.join(work, 'x.raw')], 1, '/nonexistent/repo: not an OSTree repo'],
+    [['compose', 'disk-image', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', '--arch', 'arm64', '-o', path.join(work, 'x.raw')], 2, '--arch is for an image index; a commit makes a disk of its own architecture'],
+    [['compose', 'disk-image', 'oci-archive:/nonexistent/multi.ociarchive', '--arch', 'aarch64', '-o', path.join(work, 'x.raw')], 2, 'unknown architecture "aarch64" (did you mean "arm64"? Debian calls it so); known: amd64, arm64, armhf, armel, i386, loong64, mips64el, ppc64el, riscv64, s390x'],
   ])('%j', async (args, exitCode, message) => {
     const result = await runSourceCli([...(args as string[]), '--cachedir', cache])
     expect(result.stderr.trim()).toBe(message)

@@ -21,7 +21,7 @@ interface Step {
 }
 
 interface Workflow {
-  jobs: Record<string, {steps: Step[]; strategy?: {matrix?: Record<string, unknown[]>}}>
+  jobs: Record<string, {steps: Step[]; env?: Record<string, string>; strategy?: {matrix?: Record<string, unknown[]>}}>
 }
 
 function load(file: string): {text: string; workflow: Workflow} {
@@ -104,10 +104,12 @@ describe('.gitea/workflows', () => {
     expect(readFileSync(path.join(repoRoot, '.ci/run'), 'utf8')).toContain(testCommand)
   })
 
-  test('build-image.yml\'s matrix is every treefile of treefiles/', () => {
+  test('build-image.yml\'s matrices are every treefile of treefiles/; the index holds every architecture the image job builds', () => {
     const treefiles = readdirSync(path.join(repoRoot, 'treefiles')).filter((name) => name.endsWith('.yaml')).map((name) => name.replace(/\.yaml$/, '')).sort()
     const {workflow} = load('build-image.yml')
-    expect(Object.values(workflow.jobs).map((job) => job.strategy?.matrix?.treefile)).toEqual([treefiles])
+    expect(Object.values(workflow.jobs).map((job) => job.strategy?.matrix?.treefile)).toEqual([treefiles, treefiles])
+    expect(workflow.jobs.image.strategy?.matrix?.arch).toEqual(['amd64', 'arm64'])
+    expect(workflow.jobs.publish.env?.ARCHITECTURES.split(' ')).toEqual(workflow.jobs.image.strategy?.matrix?.arch)
   })
 
   test('the parser reports an unknown key and a broken expression', () => {

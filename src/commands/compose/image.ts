@@ -1,9 +1,9 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {composeFlags, composeOptions} from '../../cli/compose-flags.js'
-import {checkIndexOptions, describeImage, describeIndex, imageFlags, parseImageOptions, writeCommitImage, writeCommitImageIndex} from '../../cli/image-flags.js'
+import {composeFlags, composeOptions, imageArchFlag} from '../../cli/compose-flags.js'
+import {composeImageIndex, describeImage, describeIndex, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 import {writeBuildReport} from '../../compose/report.js'
-import {composeTree, composeTrees} from '../../compose/tree.js'
+import {composeTree} from '../../compose/tree.js'
 import {loadTreefile} from '../../treefile/index.js'
 
 const {repo: _repo, ...treeFlags} = composeFlags
@@ -24,7 +24,7 @@ export default class ComposeImage extends BaseCommand<typeof ComposeImage> {
   static flags = {
     ...treeFlags,
     ...imageFlags,
-    arch: Flags.string({description: 'Debian architecture of the tree (default: the host\'s); repeatable: one compose each (its own ref, through ${basearch}) and one image index listing every platform. Another architecture\'s programs run through qemu-user (see doctor).', multiple: true}),
+    arch: imageArchFlag,
   }
 
   async run(): Promise<unknown> {
@@ -45,16 +45,11 @@ export default class ComposeImage extends BaseCommand<typeof ComposeImage> {
   }
 
   private async runIndex(treefile: string, output: string, architectures: string[]): Promise<unknown> {
-    const {flags} = this
-    const resolved = await Promise.all(architectures.map((arch) => loadTreefile(treefile, {arch})))
-    const image = await parseImageOptions(output, flags)
-    checkIndexOptions(image, flags)
-    const composes = await composeTrees(await Promise.all(resolved.map((each) => composeOptions(flags, each))), this.reporter())
-    const result = await writeCommitImageIndex(image, {repo: composes[0].repo, refs: composes.map((compose) => compose.commit)}, flags, (line) => this.note(line))
+    const result = await composeImageIndex({treefile, output, architectures}, this.flags, {reporter: this.reporter(), note: (line) => this.note(line)})
     if (!this.jsonEnabled()) {
       this.log(result.indexDigest)
       this.note(describeIndex(result))
     }
-    return {...result, composes}
+    return result
   }
 }

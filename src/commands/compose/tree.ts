@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
-import {archiveDirFlag, composeFlags, composeOptions, packageLock, publishFlags, publishOptions} from '../../cli/compose-flags.js'
-import {describeImage, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
+import {archiveDirFlag, composeFlags, composeOptions, imageArchFlag, packageLock, publishFlags, publishOptions} from '../../cli/compose-flags.js'
+import {composeImageIndex, describeImage, describeIndex, imageFlags, parseImageOptions, writeCommitImage} from '../../cli/image-flags.js'
 import {writeBuildReport} from '../../compose/report.js'
 import {composeTree, type ComposeResult} from '../../compose/tree.js'
 import {UsageError} from '../../errors.js'
@@ -27,12 +27,15 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     container: Flags.boolean({description: 'Also write the commit as an OCI image bootc accepts, to --output.'}),
     output: Flags.string({char: 'o', description: 'Where --container writes the image: oci:DIR[:TAG], oci-archive:FILE[:TAG], containers-storage:NAME[:TAG] or docker://REGISTRY/NAME[:TAG].'}),
     ...imageFlags,
+    arch: imageArchFlag,
   }
 
   async run(): Promise<unknown> {
     const {args} = await this.parse(ComposeTree)
     const {flags} = this
-    const resolved = await loadTreefile(args.treefile, {arch: flags.arch})
+    const architectures = flags.arch ?? []
+    if (architectures.length > 1) return this.runIndex(args.treefile, architectures)
+    const resolved = await loadTreefile(args.treefile, {arch: architectures[0]})
     if (flags['print-only']) {
       const printable = printableTreefile(resolved)
       if (!this.jsonEnabled()) this.log(JSON.stringify(printable, null, 2))
@@ -48,6 +51,21 @@ export default class ComposeTree extends BaseCommand<typeof ComposeTree> {
     if (!written) return result
     if (!this.jsonEnabled()) this.note(describeImage(written))
     return {...result, image: written}
+  }
+
+  /** Several --arch: an image index, so only with --container. */
+  private async runIndex(treefile: string, architectures: string[]): Promise<unknown> {
+    const {flags} = this
+    for (const flag of ['print-only', 'dry-run'] as const) {
+      if (flags[flag]) throw new UsageError(`--${flag} is for one architecture: give one --arch`)
+    }
+    if (!flags.container || !flags.output) throw new UsageError('several --arch make one image index: add --container -o OUTPUT, or compose each --arch on its own')
+    const result = await composeImageIndex({treefile, output: flags.output, architectures, publish: (resolved) => publishOptions(flags, resolved)}, flags, {reporter: this.reporter(), note: (line) => this.note(line)})
+    if (!this.jsonEnabled()) {
+      for (const compose of result.composes) this.printSummary(compose)
+      this.note(describeIndex(result))
+    }
+    return result
   }
 
   private async dryRun(resolved: ResolvedTreefile, lock?: PackageLock, archiveDir?: string): Promise<unknown> {
