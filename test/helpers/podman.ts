@@ -99,6 +99,10 @@ function setup(): State {
       '',
       '[engine]',
       'runtime = "runc"',
+      // No events file: `system reset` removes tmp_dir while podman still
+      // writes events there, and failed once with "unlinkat
+      // libpod-tmp/events: directory not empty".
+      'events_logger = "none"',
       `tmp_dir = ${toml(path.join(dir, 'libpod-tmp'))}`,
       '',
       '[network]',
