@@ -9,7 +9,7 @@ import {UsageError} from '../errors.js'
 import {assertWritable, pathExists} from '../fs.js'
 import {checkMaxLayers, DEFAULT_MAX_LAYERS, MIN_LAYERS, readPreviousPacking} from '../oci/chunking.js'
 import {readImageConfig} from '../oci/config.js'
-import type {ImageOptions, ImageResult, IndexResult} from '../oci/export.js'
+import {checkIndexImageOptions, type ImageOptions, type ImageResult, type IndexResult} from '../oci/export.js'
 import {parseImageReference, type ImageReference} from '../oci/reference.js'
 import type {Compression} from '../oci/blob.js'
 import {loadTreefile, type ResolvedTreefile} from '../treefile/index.js'
@@ -119,9 +119,14 @@ export function writeCommitImageIndex(image: ImageOptions, source: {repo: string
   return exportCommitImageIndex({...exportOptions(image, source.repo, flags, note), refs: source.refs})
 }
 
-/** An index's output: containers-storage keeps one image, so it is refused before any work. */
+/**
+ * What an index cannot be written to or with, refused before any work
+ * (container-encapsulate would pull the commits into the cache first):
+ * containers-storage keeps one image; a previous build manifest names one.
+ */
 export function checkIndexOutput(image: ImageOptions): void {
   if (image.output.transport === 'containers-storage') throw new UsageError('containers-storage keeps one image, not an index of several architectures: write to oci:, oci-archive: or docker://')
+  checkIndexImageOptions(image)
 }
 
 /**
@@ -130,10 +135,10 @@ export function checkIndexOutput(image: ImageOptions): void {
  * hold the last architecture's only).
  */
 function checkIndexOptions(image: ImageOptions, flags: ComposeFlagValues & ImageFlagValues): void {
-  checkIndexOutput(image)
   for (const flag of ['previous-build-manifest', 'write-commitid-to', 'write-composejson-to', 'write-lockfile-to', 'write-report-to'] as const) {
     if (flags[flag]) throw new UsageError(`--${flag} is for one architecture's build; compose each --arch on its own to use it`)
   }
+  checkIndexOutput(image)
 }
 
 /** What composing several architectures into one index did: the index and each architecture's compose. */

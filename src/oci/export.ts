@@ -244,6 +244,11 @@ async function existingPackings(input: IndexExportInput): Promise<Map<string, Pa
   return packings
 }
 
+/** What an index refuses of the image options, checked by exportImageIndex and, before any work, by the commands: a previous build manifest names one image. */
+export function checkIndexImageOptions(options: Pick<ImageOptions, 'previousBuildManifest'>): void {
+  if (options.previousBuildManifest) throw new UsageError('--previous-build-manifest names one image; an index keeps the grouping of the index already at the output')
+}
+
 /**
  * Commits of several architectures as one OCI image index: each platform's
  * image as exportImage writes it (its grouping kept from the index already
@@ -253,7 +258,7 @@ export async function exportImageIndex(input: IndexExportInput): Promise<IndexRe
   const architectures = input.sources.map((source) => source.facts.architecture)
   const repeated = architectures.find((name, index) => architectures.indexOf(name) !== index)
   if (repeated) throw new UsageError(`two images of ${repeated}: an index holds one image per architecture`)
-  if (input.previousBuildManifest) throw new UsageError('--previous-build-manifest names one image; an index keeps the grouping of the index already at the output')
+  checkIndexImageOptions(input)
   const previous = await existingPackings(input)
   return withStagingLayout(input, async (staging) => {
     const platforms: PlatformResult[] = []

@@ -69,6 +69,17 @@ describe('image options', () => {
     expect(result.exitCode).toBe(2)
   })
 
+  it('container-encapsulate of several commits refuses a previous build manifest before reading the repo or filling the cache', async () => {
+    const own = mkdtempSync(path.join(work, 'encapsulate-'))
+    const manifest = path.join(own, 'previous-manifest.json')
+    writeFileSync(manifest, JSON.stringify({layers: [{annotations: {'ostree.components': 'base-files'}}]}))
+    const result = await runSourceCli(['compose', 'container-encapsulate', '--repo', '/nonexistent/repo', 'debian/13/amd64/minimal', 'debian/13/arm64/minimal', `oci:${own}/multi`, '--previous-build-manifest', manifest, '--cachedir', path.join(own, 'cache')])
+    expect(result.stderr.trim()).toBe('--previous-build-manifest names one image; an index keeps the grouping of the index already at the output')
+    expect(result.exitCode).toBe(2)
+    expect(readdirSync(own)).toEqual(['previous-manifest.json'])
+    rmSync(own, {recursive: true, force: true})
+  })
+
   it('refuses an output directory it cannot write, and one that is not an OCI layout', async () => {
     const immutable = path.join(work, 'immutable')
     mkdirSync(immutable)
