@@ -1,6 +1,7 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {AptOstreeError, ExitCode, FailedResult, fromSystemError} from '../errors.js'
 import {printable} from '../text.js'
+import {usageErrorOfParse} from './parse-errors.js'
 import {ListrReporter, rendererFor} from './progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -38,7 +39,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async catch(thrown: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    const error = fromSystemError(thrown) as typeof thrown
+    const badCommandLine = usageErrorOfParse(thrown, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim())
+    // The command line was read, and refused: oclif's development-mode warning that parse was never called would be wrong.
+    if (badCommandLine) this.parsed = true
+    const error = (badCommandLine ?? fromSystemError(thrown)) as typeof thrown
     if (this.jsonEnabled() && error instanceof FailedResult) {
       this.logJson(error.result)
       process.exitCode = error.exitCode
@@ -56,7 +60,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.exitCode = error.exitCode
       return undefined
     }
-    // oclif's own parse and exit errors carry their exit code and print well.
+    // oclif's own exit errors (this.exit) carry their exit code.
     if (error.oclif?.exit !== undefined) return super.catch(error)
     const verbose = process.argv.includes('--verbose')
     process.stderr.write(`apt-ostree: internal error: ${printable(error.message)}\n${verbose ? `${error.stack}\n` : 'Run again with --verbose for the stack trace.\n'}`)
