@@ -10,12 +10,13 @@
 # the kernel must know with the F flag; mmdebstrap checks it with arch-test.
 # Registered here as systemd does at boot, when this host has not. arm64
 # machines boot under qemu-system-aarch64 with AAVMF (qemu-efi-aarch64).
+# patchelf makes the host's cp run in such a tree, for dracut's copies.
 set -eu
 
 PACKAGES="mmdebstrap bubblewrap uidmap gpgv gpg xz-utils ostree skopeo umoci zstd debian-archive-keyring
   qemu-system-x86 qemu-utils ovmf e2fsprogs dosfstools mtools fdisk ca-certificates
   podman runc docker-registry busybox-static attr libcap2-bin
-  qemu-user-static arch-test qemu-system-arm qemu-efi-aarch64"
+  qemu-user-static arch-test patchelf qemu-system-arm qemu-efi-aarch64"
 
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write(String(a>20||(a===20&&b>=19)))' 2>/dev/null || echo false)
 if [ "$node_ok" != true ]; then

@@ -53,13 +53,17 @@ function bootTools(arch: Architecture, boot: BootModel, native: boolean): {tools
 /**
  * What composing trees of another architecture needs: its qemu-user
  * emulator (registered with binfmt_misc by the package, see
- * sandbox/binfmt.ts) and arch-test, which mmdebstrap runs to see that it works.
+ * sandbox/binfmt.ts), arch-test, which mmdebstrap runs to see that it works,
+ * and patchelf and ldd, which make the host's cp run in the tree for
+ * dracut's copies (sandbox/native-copy.ts).
  */
 export function foreignTools(arch: Architecture): HostTool[] {
   const neededFor = `composing ${arch.debian} trees`
   return [
     {command: `${arch.qemuUser}-static`, package: 'qemu-user-static', versionArgs: ['--version'], neededFor, optional: true},
     {command: 'arch-test', package: 'arch-test', versionArgs: ['-n', arch.debian], neededFor, optional: true},
+    {command: 'patchelf', package: 'patchelf', versionArgs: ['--version'], neededFor, optional: true},
+    {command: 'ldd', package: 'libc-bin', versionArgs: ['--version'], neededFor, optional: true},
   ]
 }
 

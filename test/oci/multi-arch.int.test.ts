@@ -1,19 +1,24 @@
 import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {gunzipSync} from 'node:zlib'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {runCli} from '../helpers/cli.js'
+import {cpioEntries} from '../helpers/cpio.js'
+import {RepoReader} from '../helpers/ostree.js'
 import {outputSchemaErrors} from '../helpers/output-schema.js'
 
 // arm64 beside amd64 from this amd64 host: one compose image with both
 // --arch writes an index (the arm64 tree's programs ran through qemu-user);
-// each platform passes lint; the arm64 image boots under software emulation,
-// and so does a disk of the index's arm64 image, through AAVMF and its own
-// GRUB; an arm64 compose again into a fresh repo gives the same commit and
-// manifest; compose tree --container with both --arch, on the same cache,
-// finds both commits unchanged and writes the same index, as does
-// compose container-encapsulate of the two commits.
+// each platform passes lint; the arm64 initramfs, which dracut copied
+// together with the host's cp, holds only the tree's arm64 programs; the
+// arm64 image boots under software emulation, and so does a disk of the
+// index's arm64 image, through AAVMF and its own GRUB; an arm64 compose
+// again into a fresh repo gives the same commit and manifest; compose tree
+// --container with both --arch, on the same cache, finds both commits
+// unchanged and writes the same index, as does compose
+// container-encapsulate of the two commits.
 const TREEFILE = 'treefiles/debian-trixie-minimal.yaml'
 const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-multi-arch-'))
 const cacheDir = path.join(work, 'cache')
@@ -58,6 +63,21 @@ describe('compose image --arch amd64 --arch arm64', () => {
     expect(report).toMatchObject({reached: true, failedUnits: []})
     expect(report.kernelCommandLine).toContain('console=ttyAMA0')
     expect(booted.exitCode).toBe(0)
+  })
+
+  test('the arm64 initramfs holds the tree\'s own programs only: every ELF in it is aarch64, cp included (dracut ran with --sysroot, copying with the host\'s cp)', async () => {
+    const arm64 = platforms.find((platform) => platform.architecture === 'arm64')!
+    const commit = new RepoReader(path.join(cacheDir, 'staging-repo'), arm64.commit)
+    const kver = (await commit.metadata('ostree.linux')).replaceAll("'", '')
+    const image = await execa('ostree', ['cat', `--repo=${commit.repo}`, arm64.commit, `/usr/lib/modules/${kver}/initramfs.img`], {encoding: 'buffer'})
+    const entries = cpioEntries(gunzipSync(image.stdout))
+    const elves = entries.filter((entry) => entry.data.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1')))
+    const EM_AARCH64 = 0xb7
+    console.log(`arm64 initramfs: ${entries.length} entries, ${elves.length} ELF files`)
+    expect(elves.map((entry) => entry.name)).toContain('usr/bin/cp')
+    expect(elves.filter((entry) => entry.data.readUInt16LE(18) !== EM_AARCH64).map((entry) => entry.name)).toEqual([])
+    const parameters = entries.find((entry) => entry.name === 'usr/lib/dracut/build-parameter.txt')!.data.toString()
+    expect(parameters).toContain("--sysroot '/run/apt-ostree/sysroot'")
   })
 
   test('the arm64 tree composed again, into a fresh repo from the cached bootstrapped tree (the emulated dracut and every later stage run again): the same commit and manifest digest', async () => {

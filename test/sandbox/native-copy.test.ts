@@ -1,0 +1,60 @@
+import {execa} from 'execa'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {afterEach, beforeEach, describe, expect, test} from 'vitest'
+import {canCoverTreeCopy, nativeCopyBinds, prepareNativeCopy} from '../../src/sandbox/native-copy.js'
+import {TreeFs} from '../../src/sandbox/tree-fs.js'
+
+// The host's cp, relinked to its own loader and libraries, runs in a tree
+// that has no x86-64 loader (as an arm64 tree has none) and copies as dracut
+// asks; the tree itself is left as it was.
+let work: string
+let tree: string
+beforeEach(() => {
+  work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-native-copy-'))
+  tree = path.join(work, 'tree')
+  for (const directory of ['usr/bin', 'dev', 'proc', 'run', 'tmp', 'data']) mkdirSync(path.join(tree, directory), {recursive: true})
+  writeFileSync(path.join(tree, 'usr/bin/cp'), 'the tree\'s own cp\n')
+})
+afterEach(() => rmSync(work, {recursive: true, force: true}))
+
+/** Every path in ROOT, sorted. */
+function entries(root: string): string[] {
+  return readdirSync(root, {recursive: true}).map(String).sort()
+}
+
+test('the host\'s cp copies in a tree without an x86-64 loader, keeping mode and time; the tree keeps its own cp', async () => {
+  const tools = path.join(work, 'native')
+  await prepareNativeCopy(tools)
+  expect((await execa('patchelf', ['--print-interpreter', path.join(tools, 'cp')])).stdout).toBe('/run/apt-ostree/native/ld-linux-x86-64.so.2')
+  writeFileSync(path.join(tree, 'data/module.ko'), 'module bytes\n', {mode: 0o640})
+  utimesSync(path.join(tree, 'data/module.ko'), 1700000000, 1700000000)
+  const before = entries(tree)
+  const binds = nativeCopyBinds(tools).flatMap(([from, to]) => ['--ro-bind', from, to])
+  // dracut-install's very command line for a file it cannot clone.
+  await execa('bwrap', ['--bind', tree, '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/run', ...binds, '--unshare-pid', '--',
+    'cp', '--reflink=auto', '--sparse=auto', '--preserve=mode,timestamps,ownership', '-fL', '/data/module.ko', '/data/copy.ko'], {env: {PATH: '/usr/bin'}, extendEnv: false})
+  const copy = statSync(path.join(tree, 'data/copy.ko'))
+  expect([readFileSync(path.join(tree, 'data/copy.ko'), 'utf8'), copy.mode & 0o7777, copy.mtimeMs]).toEqual(['module bytes\n', 0o640, 1700000000000])
+  expect(readFileSync(path.join(tree, 'usr/bin/cp'), 'utf8')).toBe('the tree\'s own cp\n')
+  expect(entries(tree)).toEqual([...before, 'data/copy.ko'].sort())
+})
+
+describe('the tree\'s cp is covered only where a bind would land on it', () => {
+  test('a plain file: yes', async () => {
+    expect(await canCoverTreeCopy(new TreeFs(tree))).toBe(true)
+  })
+
+  test('missing (the bind would create it), a link, or under a linked directory: no', async () => {
+    rmSync(path.join(tree, 'usr/bin/cp'))
+    expect(await canCoverTreeCopy(new TreeFs(tree))).toBe(false)
+    symlinkSync('/bin/busybox', path.join(tree, 'usr/bin/cp'))
+    expect(await canCoverTreeCopy(new TreeFs(tree))).toBe(false)
+    rmSync(path.join(tree, 'usr/bin'), {recursive: true})
+    mkdirSync(path.join(tree, 'elsewhere'))
+    writeFileSync(path.join(tree, 'elsewhere/cp'), '')
+    symlinkSync('/elsewhere', path.join(tree, 'usr/bin'))
+    expect(await canCoverTreeCopy(new TreeFs(tree))).toBe(false)
+  })
+})
