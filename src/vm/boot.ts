@@ -9,7 +9,7 @@ import {addToDeploymentEtc, bootReport, bootReportFiles, targetName} from './gue
 import {makeRootImage, ROOT_LABEL} from './disk.js'
 import {chooseAccelerator, firmwareVars, qemuCommand, type BootMethod} from './qemu.js'
 import {resolveSource, type DeploySource} from './source.js'
-import {bootRetryingStall, type BootReport} from './watch.js'
+import {bootRetryingOnce, type BootReport} from './watch.js'
 
 export interface BootOptions {
   /** A commit or image to deploy into a throwaway disk, or a disk image (UEFI) as it is. */
@@ -27,7 +27,6 @@ export interface BootOptions {
 export interface BootResult extends BootReport {
   commit?: string
   target: string
-  accelerator: string
   consoleLog: string
   /** With keep: the QEMU command line booting the kept disk. */
   command?: string[]
@@ -87,10 +86,10 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
     const {accelerator, reason} = await chooseAccelerator(arch, workspace.signal)
     progress(reason)
     const diskFormat = diskFormatOf(disk)
-    const report = await bootRetryingStall({model, method, disk, diskFormat, accelerator, target, guestReport: bootReport, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine}, {progress})
+    const report = await bootRetryingOnce({model, method, disk, diskFormat, accelerator, target, guestReport: bootReport, timeoutSeconds: options.timeoutSeconds, consoleLog, signal: workspace.signal, onLine: options.onLine}, {progress})
     const kept = options.keep ? await keepDisk(workspace, method, disk) : undefined
-    const command = kept ? qemuCommand({...kept, model, diskFormat, accelerator}) : undefined
-    return {...report, commit, target, accelerator, consoleLog, command}
+    const command = kept ? qemuCommand({...kept, model, diskFormat, accelerator: report.accelerator}) : undefined
+    return {...report, commit, target, consoleLog, command}
   } catch (error) {
     throw workspace.interrupted(error)
   } finally {

@@ -67,8 +67,10 @@ export async function firmwareVars(model: BootModel, destination: string): Promi
  * KVM when it works, software emulation (TCG) otherwise, and why. A guest
  * of another architecture than the host's is always emulated. /dev/kvm can
  * be there and still fail: under some nested hypervisors every guest dies
- * with "KVM internal error" and qemu then hangs. So a short firmware run
- * decides: it either dies at once or is still running after PROBE_MS.
+ * with "KVM internal error" and qemu then hangs, or qemu aborts at its
+ * first MSR write. So a short firmware run decides: it either dies at once
+ * or is still running after PROBE_MS. The firmware is not the kernel: a
+ * boot that KVM fails later is tried again emulated (watch.ts, retryOf).
  */
 export async function chooseAccelerator(arch: Architecture, signal: AbortSignal): Promise<{accelerator: Accelerator; reason: string}> {
   const host = hostArchitecture()
@@ -77,7 +79,7 @@ export async function chooseAccelerator(arch: Architecture, signal: AbortSignal)
   const device = await open('/dev/kvm', 'r+').catch((error: NodeJS.ErrnoException) => error)
   if (!('close' in device)) return {accelerator: 'tcg', reason: `no usable /dev/kvm (${device.code}): software emulation`}
   await device.close()
-  const probe = execa(model.qemu, ['-machine', `${model.machine},accel=kvm`, '-cpu', 'host', '-m', '128', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-nodefaults', '-no-reboot', '-drive', `if=pflash,format=raw,readonly=on,file=${model.firmwareCode}`], {
+  const probe = execa(model.qemu, ['-machine', `${model.machine},accel=kvm`, '-cpu', 'host', '-smp', '2', '-m', '128', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-nodefaults', '-no-reboot', '-drive', `if=pflash,format=raw,readonly=on,file=${model.firmwareCode}`], {
     reject: false,
     stdin: 'ignore',
     cancelSignal: signal,

@@ -9,7 +9,7 @@ import {buildDisk} from './disk-image.js'
 import {addToDeploymentEtc} from './guest-report.js'
 import {chooseAccelerator, firmwareVars} from './qemu.js'
 import {checkFiles, checkReport, parseCheckLines, UPDATES_LABEL} from './upgrade-check.js'
-import {bootRetryingStall, type BootReport} from './watch.js'
+import {bootRetryingOnce, type BootReport} from './watch.js'
 
 export interface UpgradeOptions {
   repo: string
@@ -122,8 +122,10 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
     const model = bootModel(built.arch)
     const vars = path.join(workspace.workDir, 'firmware-vars.fd')
     await firmwareVars(model, vars)
-    const {accelerator, reason} = await chooseAccelerator(built.arch, workspace.signal)
-    progress(reason)
+    const chosen = await chooseAccelerator(built.arch, workspace.signal)
+    progress(chosen.reason)
+    // Once KVM has failed a boot (bootRetryingOnce), the later boots run emulated too.
+    let {accelerator} = chosen
     const steps: UpgradeStep[] = []
     const errors: string[] = []
     const consoleLogs: string[] = []
@@ -133,7 +135,7 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
       progress(`boot ${number} of ${boots}: expecting ${expected.slice(0, 12)}`)
       const lines: string[] = []
       const consoleLog = workspace.log.path.replace(/\.log$/, `-console-${number}.log`)
-      const report = await bootRetryingStall(
+      const report = await bootRetryingOnce(
         {
           model,
           method: {kind: 'uefi', vars},
@@ -153,6 +155,7 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
         {progress, when: () => parseCheckLines(lines).size === 0, reset: () => (lines.length = 0)},
       )
       consoleLogs.push(consoleLog)
+      accelerator = report.accelerator
       const fields = parseCheckLines(lines)
       errors.push(...(fields.get('err') ?? []))
       const booted = bootStep(number, expected, report, fields)

@@ -7,7 +7,7 @@ import {InterruptedError} from '../errors.js'
 import {commandNotFound} from '../tools/table.js'
 import {consoleText, isLoginPrompt, journalLine} from './console.js'
 import {PendingJobs} from './jobs.js'
-import {qemuCommand, type MachineSpec} from './qemu.js'
+import {qemuCommand, type Accelerator, type MachineSpec} from './qemu.js'
 
 export interface BootOptions extends MachineSpec {
   /** The unit whose "Reached target" line means success. */
@@ -27,6 +27,8 @@ export interface BootOptions extends MachineSpec {
 }
 
 export interface BootReport {
+  /** What the boot ran under: a retry after KVM failed runs under software emulation. */
+  accelerator: Accelerator
   reached: boolean
   seconds: number
   failedUnits: string[]
@@ -44,12 +46,20 @@ export interface BootReport {
    * of the same disk is worth trying.
    */
   stalled?: boolean
+  /**
+   * QEMU itself ended the boot before the target: killed by a signal (an
+   * assertion in its KVM code aborts it) or a non-zero exit status. A guest
+   * that panics or powers off makes QEMU exit 0.
+   */
+  qemuFailed?: boolean
 }
 
 /** How long to keep watching after the target for late failures. */
 const SETTLE_MS = 5000
 /** How long after the login prompt the target may still take before the boot counts as stalled. */
 const STALL_MS = 90_000
+/** How many of QEMU's last stderr lines a failure message quotes. */
+const STDERR_LINES = 3
 
 /** The jobs a boot that never got there was still running, for its failure message. */
 function waitingFor(jobs: PendingJobs): string {
@@ -67,7 +77,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   // A console log that cannot be written (full disk) must not crash the watch.
   log.on('error', () => undefined)
   const start = performance.now()
-  const report: BootReport = {reached: false, seconds: 0, failedUnits: [], errorLines: [], composefs: false}
+  const report: BootReport = {accelerator: options.accelerator, reached: false, seconds: 0, failedUnits: [], errorLines: [], composefs: false}
   const [emulator, ...args] = qemuCommand(options)
   const child = execa(
     emulator!,
@@ -81,9 +91,16 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   // bytes): decoded chunk by chunk, it would read as three U+FFFD.
   const decoder = new StringDecoder('utf8')
   const jobs = new PendingJobs()
+  let stopped = false
   const stop = (): void => {
+    stopped = true
     child.kill('SIGKILL')
   }
+  // Read, or QEMU blocks once the pipe is full; the tail says why it failed.
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4096)
+  })
   const watchForStall = (text: string): void => {
     if (report.reached || stall || !isLoginPrompt(text)) return
     stall = setTimeout(() => {
@@ -133,26 +150,42 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   if (options.signal.aborted) throw new InterruptedError(String(options.signal.reason ?? 'SIGINT'))
   if ((result as {code?: string}).code === 'ENOENT') throw commandNotFound(options.model.qemu, options.model.qemuPackage)
   if (!report.reached && !report.failure) {
-    report.failure = result.timedOut
-      ? `no "Reached target ${options.target}" within ${options.timeoutSeconds} s${waitingFor(jobs)}`
-      : `qemu exited (${result.exitCode ?? result.signal}) before ${options.target}`
+    if (result.timedOut) report.failure = `no "Reached target ${options.target}" within ${options.timeoutSeconds} s${waitingFor(jobs)}`
+    else {
+      const said = stderr.split('\n').map((line) => consoleText(line)).filter(Boolean).slice(-STDERR_LINES)
+      report.failure = `qemu exited (${result.signal ?? result.exitCode}) before ${options.target}${said.length > 0 ? `: ${said.join('; ')}` : ''}`
+      report.qemuFailed = !stopped && (result.signal !== undefined || result.exitCode !== 0)
+    }
   }
   if (!report.reached) report.seconds = secondsSince(start)
   return report
 }
 
 /**
- * bootAndWatch, and when the boot stalled (see `BootReport.stalled`) and
- * RETRY.when agrees, the same disk once more: the stalled boot's console log
- * is kept beside the new one, and RETRY.reset clears what the caller gathered
- * from its lines.
+ * Whether a boot that did not get there is worth one more try of the same
+ * disk, and how: a stalled one as it was (see `BootReport.stalled`); one
+ * that QEMU's KVM ended under software emulation. /dev/kvm can open and a
+ * short firmware run succeed (chooseAccelerator) while the guest's kernel
+ * then makes QEMU abort (measured on a nested hypervisor: SIGABRT).
  */
-export async function bootRetryingStall(options: BootOptions, retry: {progress: (line: string) => void; when?: () => boolean; reset?: () => void}): Promise<BootReport> {
+export function retryOf(report: BootReport): {accelerator: Accelerator; logSuffix: string; how: string} | undefined {
+  if (report.stalled) return {accelerator: report.accelerator, logSuffix: 'stalled', how: 'booting the same disk once more'}
+  if (report.qemuFailed && report.accelerator === 'kvm') return {accelerator: 'tcg', logSuffix: 'kvm', how: 'booting the same disk again under software emulation'}
+  return undefined
+}
+
+/**
+ * bootAndWatch, and when retryOf says so and RETRY.when agrees, the same
+ * disk once more: the first boot's console log is kept beside the new one,
+ * and RETRY.reset clears what the caller gathered from its lines.
+ */
+export async function bootRetryingOnce(options: BootOptions, retry: {progress: (line: string) => void; when?: () => boolean; reset?: () => void}): Promise<BootReport> {
   const report = await bootAndWatch(options)
-  if (!report.stalled || retry.when?.() === false) return report
-  const stalledLog = options.consoleLog.replace(/\.log$/, '-stalled.log')
-  await rename(options.consoleLog, stalledLog)
-  retry.progress(`${report.failure} (console: ${stalledLog}): booting the same disk once more`)
+  const again = retryOf(report)
+  if (!again || retry.when?.() === false) return report
+  const firstLog = options.consoleLog.replace(/\.log$/, `-${again.logSuffix}.log`)
+  await rename(options.consoleLog, firstLog)
+  retry.progress(`${report.failure} (console: ${firstLog}): ${again.how}`)
   retry.reset?.()
-  return bootAndWatch(options)
+  return bootAndWatch({...options, accelerator: again.accelerator})
 }
