@@ -1,7 +1,7 @@
-import {mkdtemp, writeFile} from 'node:fs/promises'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {layerName, packComponents, readPreviousPacking, UNPACKAGED} from '../../src/oci/chunking.js'
 
 const components = (sizes: Record<string, number>) => Object.entries(sizes).map(([name, size]) => ({name, size}))
@@ -36,8 +36,14 @@ describe('layerName', () => {
 })
 
 describe('readPreviousPacking', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-manifest-'))
+  })
+  afterAll(() => rm(dir, {recursive: true, force: true}))
+  let written = 0
   const write = async (text: string): Promise<string> => {
-    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'apt-ostree-manifest-')), 'manifest.json')
+    const file = path.join(dir, `${++written}-manifest.json`)
     await writeFile(file, text)
     return file
   }

@@ -1,7 +1,7 @@
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 import {imageConfigDocument, imageLabels, readImageConfig, type CommitFacts} from '../../src/oci/config.js'
 
 const facts: CommitFacts = {commit: 'c'.repeat(64), timestamp: 1767225600, filesTimestamp: 1767225600, architecture: 'arm64', version: '13.1', bootable: true, kernelVersion: '6.12.0', inputHash: 'h', containerCmd: ['/sbin/init']}
@@ -46,8 +46,11 @@ describe('imageConfigDocument', () => {
 })
 
 describe('readImageConfig', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-config-'))
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  let written = 0
   const file = (text: string): string => {
-    const name = path.join(mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-config-')), 'config.json')
+    const name = path.join(dir, `${++written}-config.json`)
     writeFileSync(name, text)
     return name
   }
