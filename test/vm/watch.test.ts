@@ -4,6 +4,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {bootModel, hostArchitecture} from '../../src/arch.js'
 import {bootAndWatch, bootRetryingOnce, retryOf, type BootOptions, type BootReport} from '../../src/vm/watch.js'
+import {outputSchemaErrors} from '../helpers/output-schema.js'
 
 // A real QEMU that cannot start the machine (its disk and kernel are not
 // there) exits 1 on its own: the failure QEMU's KVM code causes when it aborts.
@@ -63,5 +64,7 @@ describe('bootRetryingOnce', () => {
     expect(said).toHaveLength(1)
     expect(said[0]).toMatch(/^qemu exited \(1\) before multi-user\.target: .*\(console: .*kvm-console-kvm\.log\): booting the same disk again under software emulation$/)
     expect((await readdir(dir)).filter((name) => name.startsWith('kvm-')).sort()).toEqual(['kvm-console-kvm.log', 'kvm-console.log'])
+    // As vm boot --json prints it (bootSystem adds the target and the console log).
+    expect(outputSchemaErrors('vm-boot', {...report, target: 'multi-user.target', consoleLog: path.join(dir, 'kvm-console.log')})).toEqual([])
   })
 })
