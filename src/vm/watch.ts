@@ -91,9 +91,7 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
   // bytes): decoded chunk by chunk, it would read as three U+FFFD.
   const decoder = new StringDecoder('utf8')
   const jobs = new PendingJobs()
-  let stopped = false
   const stop = (): void => {
-    stopped = true
     child.kill('SIGKILL')
   }
   // Read, or QEMU blocks once the pipe is full; the tail says why it failed.
@@ -154,7 +152,8 @@ export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
     else {
       const said = stderr.split('\n').map((line) => consoleText(line)).filter(Boolean).slice(-STDERR_LINES)
       report.failure = `qemu exited (${result.signal ?? result.exitCode}) before ${options.target}${said.length > 0 ? `: ${said.join('; ')}` : ''}`
-      report.qemuFailed = !stopped && (result.signal !== undefined || result.exitCode !== 0)
+      // The watcher's own kill comes only after it set the failure or reached the target: not here.
+      report.qemuFailed = result.signal !== undefined || result.exitCode !== 0
     }
   }
   if (!report.reached) report.seconds = secondsSince(start)
