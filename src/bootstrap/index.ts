@@ -1,4 +1,4 @@
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {emulationEnvironment, isForeign} from '../arch.js'
 import {describePackages, storeDebs, storeIndices, writeLocalArchive, type ArchiveStore, type IndexFile} from '../archive/capture.js'
@@ -6,7 +6,8 @@ import {LOCK_PREFERENCES, lockDifferences, lockPreferences, type Lockfile} from 
 import type {PackageFile} from '../archive/packages.js'
 import {archiveDirectory, type ReleaseState} from '../archive/releases.js'
 import {AptOstreeError, ExitCode, formatLocation, ToolError} from '../errors.js'
-import type {Sandbox} from '../sandbox/bwrap.js'
+import {SANDBOX_PATH, type Sandbox} from '../sandbox/bwrap.js'
+import {DEB_READERS, NATIVE_DIR, prepareNativePrograms} from '../sandbox/native-programs.js'
 import {mmdebstrapCommand, parseSimulation, simulateCommand, type PackageSelection, type SimulatedPackage} from '../tools/mmdebstrap.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import type {JobContext} from '../workspace.js'
@@ -152,13 +153,15 @@ export async function bootstrap(input: BootstrapInput, target: string): Promise<
   await writeLocalArchive(prepared.archive, input.releases, prepared.indices, packages, input.store)
   const kept = path.join(context.scratch, 'apt-ostree.sources')
   await writeFile(kept, renderSources(resolved))
-  await input.sandbox
-    .run(
+  const nativePrograms = await nativeDebReaders(input)
+  try {
+    await input.sandbox.run(
       mmdebstrapCommand({
         ...prepared.selection,
         preferences: prepared.preferences.map(({file, keep}) => ({file: input.sandbox.inside(file), keep})),
         keptSources: input.sandbox.inside(kept),
         keptSourcesName: '0000apt-ostree.sources',
+        nativePrograms,
       }),
       {
         label: 'mmdebstrap',
@@ -168,13 +171,37 @@ export async function bootstrap(input: BootstrapInput, target: string): Promise<
         hostBinfmt: isForeign(resolved.arch),
         // INITRD=No keeps the kernel's postinst (via dracut's hook) from
         // building an initramfs that the ostreeify stage would throw away.
-        setenv: {INITRD: 'No', SOURCE_DATE_EPOCH: String(input.sourceDateEpoch), HOME: '/tmp', ...emulationEnvironment(resolved.arch)},
+        setenv: {
+          INITRD: 'No',
+          SOURCE_DATE_EPOCH: String(input.sourceDateEpoch),
+          HOME: '/tmp',
+          ...(nativePrograms && {PATH: `${nativePrograms.to}:${SANDBOX_PATH}`}),
+          ...emulationEnvironment(resolved.arch),
+        },
       },
     )
-    .catch((error: unknown) => {
-      throw locatePackageError(error, resolved)
-    })
+  } catch (error) {
+    throw locatePackageError(error, resolved)
+  } finally {
+    // The host's files, which the sandbox's root may not remove.
+    if (nativePrograms) await rm(nativePrograms.directory, {recursive: true, force: true})
+  }
   return packages
+}
+
+/**
+ * For a tree of another architecture, dpkg reads the .debs with the host's
+ * dpkg-deb and tar (sandbox/native-programs.ts), first on the PATH of the
+ * tree's programs. Emulated, dpkg-deb's decompression alone took 35 s for
+ * the minimal arm64 tree's 167 packages, against 6.6 s natively, and
+ * the essential ones are unpacked twice (mmdebstrap extracts them, then
+ * installs them with dpkg).
+ */
+async function nativeDebReaders(input: BootstrapInput): Promise<{directory: string; from: string; to: string} | undefined> {
+  if (!isForeign(input.resolved.arch)) return undefined
+  const directory = await mkdtemp(path.join(input.context.scratch, 'native-programs-'))
+  await prepareNativePrograms(directory, DEB_READERS, {log: input.context.log, signal: input.context.signal})
+  return {directory, from: input.sandbox.inside(directory), to: NATIVE_DIR}
 }
 
 /** apt's messages about a package, pointed at the treefile line that names it. */

@@ -7,7 +7,7 @@ import {BINFMT_MISC} from './binfmt.js'
 import type {BuildNamespace} from './namespace.js'
 
 /** A PATH that finds the tree's own tools first; usrmerge makes /bin and /sbin links. */
-const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /** Processes a sandbox may have at once: builds need a few hundred; a fork bomb stops here. */
 export const SANDBOX_PROCESSES = 1024
 
@@ -84,7 +84,7 @@ function systemDirectoryArgs(): Promise<string[]> {
 }
 
 function environment(options: SandboxOptions): Record<string, string> {
-  return {PATH, LANG: 'C.UTF-8', HOME: '/root', ...options.setenv}
+  return {PATH: SANDBOX_PATH, LANG: 'C.UTF-8', HOME: '/root', ...options.setenv}
 }
 
 /**

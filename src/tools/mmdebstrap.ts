@@ -28,6 +28,12 @@ export interface MmdebstrapOptions extends PackageSelection {
   keptSources: string
   /** The name mmdebstrap gives the sources file in the tree. */
   keptSourcesName: string
+  /**
+   * Programs copied into the tree before anything is installed, from FROM
+   * (inside the sandbox) to TO (in the tree, which the PATH of its programs
+   * names first); under /run, which mmdebstrap empties at the end.
+   */
+  nativePrograms?: {from: string; to: string}
 }
 
 function selectionArgs(selection: PackageSelection): string[] {
@@ -42,12 +48,33 @@ function selectionArgs(selection: PackageSelection): string[] {
   ]
 }
 
+/** The PATH apt gives dpkg (DPkg::Path) when dpkg is to find native programs first. */
+const DPKG_PATH = '/usr/sbin:/usr/bin:/sbin:/bin'
+
+/**
+ * The native programs synced in, and named first on the PATH apt sets for
+ * dpkg (mmdebstrap installs the essential packages with dpkg directly, on
+ * its own PATH, which the caller sets). The option mmdebstrap writes into the
+ * tree's apt config is taken out again, from inside the tree, once the
+ * packages are in.
+ */
+function nativeProgramArgs(native: MmdebstrapOptions['nativePrograms']): string[] {
+  if (!native) return []
+  return [
+    `--aptopt=DPkg::Path "${native.to}:${DPKG_PATH}"`,
+    `--setup-hook=mkdir -p "$1${native.to}"`,
+    `--setup-hook=sync-in ${native.from} ${native.to}`,
+    `--customize-hook=chroot "$1" sed -i '/^DPkg::Path /d' /etc/apt/apt.conf.d/99mmdebstrap`,
+  ]
+}
+
 /** The bootstrap, from a local archive (copy:// sources), writing nothing outside the target. */
 export function mmdebstrapCommand(options: MmdebstrapOptions): string[] {
   return [
     'mmdebstrap',
     ...selectionArgs(options),
     '--setup-hook=mkdir -p "$1/etc/apt/preferences.d"',
+    ...nativeProgramArgs(options.nativePrograms),
     ...(options.preferences ?? []).map(({file}) => `--setup-hook=copy-in ${file} /etc/apt/preferences.d/`),
     `--customize-hook=upload ${options.keptSources} /etc/apt/sources.list.d/${options.keptSourcesName}`,
     ...(options.preferences ?? []).filter(({keep}) => !keep).map(({file}) => `--customize-hook=rm "$1/etc/apt/preferences.d/${path.posix.basename(file)}"`),

@@ -12,7 +12,8 @@ import {outputSchemaErrors} from '../helpers/output-schema.js'
 // arm64 beside amd64 from this amd64 host: one compose image with both
 // --arch writes an index (the arm64 tree's programs ran through qemu-user);
 // each platform passes lint; the arm64 initramfs, which dracut copied
-// together with the host's cp, holds only the tree's arm64 programs; the
+// together with the host's cp, holds only the tree's arm64 programs, and the
+// tree keeps none of the host's dpkg-deb that dpkg read the .debs with; the
 // arm64 image boots under software emulation, and so does a disk of the
 // index's arm64 image, through AAVMF and its own GRUB; an arm64 compose
 // again into a fresh repo gives the same commit and manifest; compose tree
@@ -24,6 +25,8 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-multi-arch-'))
 const cacheDir = path.join(work, 'cache')
 const archive = path.join(work, 'multi.ociarchive')
 const env = {CI: 'true', SOURCE_DATE_EPOCH: '1767225600'}
+/** e_machine of an arm64 ELF file. */
+const EM_AARCH64 = 0xb7
 
 interface Platform {
   architecture: string
@@ -72,12 +75,21 @@ describe('compose image --arch amd64 --arch arm64', () => {
     const image = await execa('ostree', ['cat', `--repo=${commit.repo}`, arm64.commit, `/usr/lib/modules/${kver}/initramfs.img`], {encoding: 'buffer'})
     const entries = cpioEntries(gunzipSync(image.stdout))
     const elves = entries.filter((entry) => entry.data.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1')))
-    const EM_AARCH64 = 0xb7
     console.log(`arm64 initramfs: ${entries.length} entries, ${elves.length} ELF files`)
     expect(elves.map((entry) => entry.name)).toContain('usr/bin/cp')
     expect(elves.filter((entry) => entry.data.readUInt16LE(18) !== EM_AARCH64).map((entry) => entry.name)).toEqual([])
     const parameters = entries.find((entry) => entry.name === 'usr/lib/dracut/build-parameter.txt')!.data.toString()
     expect(parameters).toContain("--sysroot '/run/apt-ostree/sysroot'")
+  })
+
+  test('the arm64 tree keeps its own dpkg-deb and tar, aarch64, and nothing of the host\'s that dpkg read the .debs with', async () => {
+    const arm64 = platforms.find((platform) => platform.architecture === 'arm64')!
+    const commit = new RepoReader(path.join(cacheDir, 'staging-repo'), arm64.commit)
+    for (const program of ['/usr/bin/dpkg-deb', '/usr/bin/tar']) {
+      const elf = await execa('ostree', ['cat', `--repo=${commit.repo}`, arm64.commit, program], {encoding: 'buffer'})
+      expect([program, Buffer.from(elf.stdout).readUInt16LE(18)]).toEqual([program, EM_AARCH64])
+    }
+    expect(await commit.stat('/run/apt-ostree')).toBeUndefined()
   })
 
   test('the arm64 tree composed again, into a fresh repo from the cached bootstrapped tree (the emulated dracut and every later stage run again): the same commit and manifest digest', async () => {

@@ -1,7 +1,7 @@
 import {mkdtemp, rm} from 'node:fs/promises'
 import path from 'node:path'
 import {emulationEnvironment, isForeign} from '../../arch.js'
-import {canCoverTreeCopy, nativeCopyBinds, prepareNativeCopy} from '../../sandbox/native-copy.js'
+import {canCoverTreeCopy, nativeCopyBinds, prepareNativeCopy} from '../../sandbox/native-programs.js'
 import type {TreeFs} from '../../sandbox/tree-fs.js'
 import {findKernelVersion} from '../../ostree/layout.js'
 import type {StageContext, TreeStep} from '../step.js'
@@ -40,7 +40,7 @@ const DRACUT_SYSROOT = '/run/apt-ostree/sysroot'
  * dracut-install starts cp once for each file it installs (about 1 700 for a
  * generic arm64 initramfs: it clones only where the file system can), and
  * under qemu-user each start costs about 50 ms, a third of the emulated
- * dracut. The host's cp stands in over the tree's (sandbox/native-copy.ts);
+ * dracut. The host's cp stands in over the tree's (sandbox/native-programs.ts);
  * dracut runs with --sysroot, so what it installs into the initramfs (the
  * tree's own cp among it) comes from the tree bound again, unchanged, at
  * DRACUT_SYSROOT, while the programs it runs come from `/`. In sysroot mode

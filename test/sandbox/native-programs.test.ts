@@ -3,7 +3,7 @@ import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sym
 import os from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, test} from 'vitest'
-import {canCoverTreeCopy, nativeCopyBinds, prepareNativeCopy} from '../../src/sandbox/native-copy.js'
+import {canCoverTreeCopy, DEB_READERS, NATIVE_DIR, nativeCopyBinds, prepareNativeCopy, prepareNativePrograms} from '../../src/sandbox/native-programs.js'
 import {TreeFs} from '../../src/sandbox/tree-fs.js'
 
 // The host's cp, relinked to its own loader and libraries, runs in a tree
@@ -12,7 +12,7 @@ import {TreeFs} from '../../src/sandbox/tree-fs.js'
 let work: string
 let tree: string
 beforeEach(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-native-copy-'))
+  work = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-native-programs-'))
   tree = path.join(work, 'tree')
   for (const directory of ['usr/bin', 'dev', 'proc', 'run', 'tmp', 'data']) mkdirSync(path.join(tree, directory), {recursive: true})
   writeFileSync(path.join(tree, 'usr/bin/cp'), 'the tree\'s own cp\n')
@@ -39,6 +39,31 @@ test('the host\'s cp copies in a tree without an x86-64 loader, keeping mode and
   expect([readFileSync(path.join(tree, 'data/copy.ko'), 'utf8'), copy.mode & 0o7777, copy.mtimeMs]).toEqual(['module bytes\n', 0o640, 1700000000000])
   expect(readFileSync(path.join(tree, 'usr/bin/cp'), 'utf8')).toBe('the tree\'s own cp\n')
   expect(entries(tree)).toEqual([...before, 'data/copy.ko'].sort())
+})
+
+test('the host\'s dpkg-deb reads a .deb in a tree without an x86-64 loader or a tar, as the host\'s own reads it', async () => {
+  const tools = path.join(work, 'native')
+  await prepareNativePrograms(tools, DEB_READERS)
+  expect(readdirSync(tools)).toEqual(expect.arrayContaining(['dpkg-deb', 'tar', 'ld-linux-x86-64.so.2', 'liblzma.so.5']))
+  const source = path.join(work, 'package')
+  mkdirSync(path.join(source, 'DEBIAN'), {recursive: true})
+  mkdirSync(path.join(source, 'usr/share/doc/hello'), {recursive: true})
+  writeFileSync(path.join(source, 'DEBIAN/control'), 'Package: hello\nVersion: 1\nArchitecture: all\nMaintainer: nobody <nobody@example.org>\nDescription: a test\n')
+  writeFileSync(path.join(source, 'DEBIAN/postinst'), '#!/bin/sh\nexit 0\n', {mode: 0o755})
+  writeFileSync(path.join(source, 'usr/share/doc/hello/README'), 'hello\n'.repeat(1000))
+  await execa('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', source, path.join(tree, 'data/hello.deb')])
+  // dpkg's own two commands for a .deb; --control runs tar, which the tree has none of.
+  const sandboxed = (args: string[]) =>
+    execa('bwrap', ['--bind', tree, '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/run', '--ro-bind', tools, NATIVE_DIR, '--unshare-pid', '--', ...args], {
+      env: {PATH: `${NATIVE_DIR}:/usr/bin`},
+      extendEnv: false,
+      encoding: 'buffer',
+    })
+  const data = await sandboxed(['dpkg-deb', '--fsys-tarfile', '/data/hello.deb'])
+  expect(Buffer.compare(data.stdout, (await execa('dpkg-deb', ['--fsys-tarfile', path.join(tree, 'data/hello.deb')], {encoding: 'buffer'})).stdout)).toBe(0)
+  await sandboxed(['dpkg-deb', '--control', '/data/hello.deb', '/data/control'])
+  expect(readdirSync(path.join(tree, 'data/control')).sort()).toEqual(['control', 'postinst'])
+  expect(statSync(path.join(tree, 'data/control/postinst')).mode & 0o777).toBe(0o755)
 })
 
 describe('the tree\'s cp is covered only where a bind would land on it', () => {
