@@ -10,7 +10,7 @@
 # the kernel must know with the F flag; mmdebstrap checks it with arch-test.
 # Registered here as systemd does at boot, when this host has not. arm64
 # machines boot under qemu-system-aarch64 with AAVMF (qemu-efi-aarch64).
-# patchelf makes the host's cp run in such a tree, for dracut's copies.
+# patchelf makes the host's programs run in such a tree (dracut's bash and cp).
 set -eu
 
 PACKAGES="mmdebstrap bubblewrap uidmap gpgv gpg xz-utils ostree skopeo umoci zstd debian-archive-keyring

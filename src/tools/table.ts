@@ -54,8 +54,8 @@ function bootTools(arch: Architecture, boot: BootModel, native: boolean): {tools
  * What composing trees of another architecture needs: its qemu-user
  * emulator (registered with binfmt_misc by the package, see
  * sandbox/binfmt.ts), arch-test, which mmdebstrap runs to see that it works,
- * and patchelf and ldd, which make the host's cp, dpkg-deb and tar run in
- * the tree, for dracut's copies and dpkg's reading of .debs
+ * and patchelf and ldd, which make the host's programs run in the tree, for
+ * dracut's scripts and copies and dpkg's reading of .debs
  * (sandbox/native-programs.ts).
  */
 export function foreignTools(arch: Architecture): HostTool[] {
