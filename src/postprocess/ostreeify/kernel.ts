@@ -42,7 +42,7 @@ const DRACUT_SYSROOT = '/run/apt-ostree/sysroot'
  * dracut of a generic arm64 initramfs starts about 2 300 of them (1 700 cp,
  * one for each file dracut-install cannot clone); bash interprets dracut's
  * scripts several times slower emulated. dracut runs with --sysroot, so what
- * it installs into the initramfs (the tree's own bash and cp among it) comes
+ * it installs into the initramfs (the tree's own cp, sed and mkdir among it) comes
  * from the tree bound again, unchanged, at DRACUT_SYSROOT, while the
  * programs it runs come from `/`. In sysroot mode its work directory would
  * be the sysroot's /var/tmp, read-only: --tmpdir keeps it in the tree's, as
