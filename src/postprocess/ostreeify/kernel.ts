@@ -1,6 +1,7 @@
 import {mkdtemp, rm} from 'node:fs/promises'
 import path from 'node:path'
 import {emulationEnvironment, isForeign} from '../../arch.js'
+import {installedPackages} from '../../dpkg/status.js'
 import {coverablePrograms, DRACUT_STAND_INS, prepareNativePrograms, standInBinds} from '../../sandbox/native-programs.js'
 import type {TreeFs} from '../../sandbox/tree-fs.js'
 import {findKernelVersion} from '../../ostree/layout.js'
@@ -32,6 +33,21 @@ hostonly=no
 add_dracutmodules+=" ostree "
 `
 
+/**
+ * The oldest dracut seen to build this initramfs in --sysroot mode: trixie's
+ * 106 (byte for byte the initramfs it makes without) and forky's 112 (it
+ * boots). bookworm's 059 fails there ("dracut module 'ostree' cannot be
+ * found or installed"), so an older one runs as it is, every program emulated.
+ */
+const SYSROOT_DRACUT = 106
+
+/** Whether the tree's dracut (dracut-core's version, in the dpkg database the ostreeify stage has not moved yet) is SYSROOT_DRACUT or later. */
+export async function dracutBuildsInSysroot(tree: TreeFs): Promise<boolean> {
+  const dracut = installedPackages((await tree.readText('/var/lib/dpkg/status')) ?? '').find((pkg) => pkg.name === 'dracut-core')
+  const upstream = /^(?:\d+:)?(\d+)/.exec(dracut?.version ?? '')
+  return upstream !== null && Number(upstream[1]) >= SYSROOT_DRACUT
+}
+
 /** Where dracut of a tree of another architecture reads that tree: the same tree, read-only, with its own programs. */
 const DRACUT_SYSROOT = '/run/apt-ostree/sysroot'
 
@@ -52,7 +68,7 @@ const DRACUT_SYSROOT = '/run/apt-ostree/sysroot'
  * stood in for.
  */
 async function nativeDracut(context: StageContext): Promise<{args: string[]; treeReadOnly: Array<[string, string]>; directory?: string}> {
-  const programs = isForeign(context.resolved.arch) ? await coverablePrograms(context.tree, DRACUT_STAND_INS) : []
+  const programs = isForeign(context.resolved.arch) && (await dracutBuildsInSysroot(context.tree)) ? await coverablePrograms(context.tree, DRACUT_STAND_INS) : []
   if (programs.length === 0) return {args: [], treeReadOnly: []}
   const directory = await mkdtemp(path.join(context.scratch, 'native-programs-'))
   await prepareNativePrograms(directory, programs, {log: context.log, signal: context.signal})
