@@ -8,6 +8,7 @@ import {pathExists} from '../fs.js'
 import type {ResolvedTreefile} from '../treefile/index.js'
 import type {JobContext, Workspace} from '../workspace.js'
 import {downloadVerified} from './fetch.js'
+import {nameProblem} from './names.js'
 import {findPackages, packageKey, type PackageFile} from './packages.js'
 import type {ReleaseFile} from './release.js'
 import {archiveBase, archiveDirectory, type ReleaseState} from './releases.js'
@@ -31,6 +32,9 @@ export function indexFilesOf(release: ReleaseState, components: string[], arch: 
   const arches = release.info.allInArchIndices || !release.info.architectures.includes('all') ? [arch] : [arch, 'all']
   const indices: IndexFile[] = []
   for (const component of components) {
+    // The schema admits no other component; this keeps one from ever becoming a path that leaves dists/SUITE.
+    const problem = nameProblem('component', component)
+    if (problem) throw new AptOstreeError(`repo "${release.repo}": ${problem}`)
     for (const each of arches) {
       const base = `${component}/binary-${each}/Packages`
       const form = INDEX_FORMS.find((suffix) => release.info.files.has(base + suffix))
@@ -69,7 +73,10 @@ export class ArchiveStore {
     return new ArchiveStore(await workspace.sandboxDirectory('archive'))
   }
 
+  /** Where the store keeps the file of digest SHA256: refused for anything but a digest, whoever forgot to check it. */
   pathOf(sha256: string): string {
+    const problem = nameProblem('sha256', sha256)
+    if (problem) throw new AptOstreeError(`the archive store keeps files by digest: ${problem}`)
     return path.join(this.directory, 'sha256', sha256)
   }
 
@@ -132,7 +139,7 @@ export async function describePackages(indices: IndexFile[], store: ArchiveStore
   const keys = new Set(wanted.map((pkg) => packageKey(pkg.name, pkg.version, pkg.architecture)))
   const found = new Map<string, PackageFile & {release: ReleaseState}>()
   for (const index of indices) {
-    for (const pkg of await findPackages(store.pathOf(index.file.sha256), keys)) {
+    for (const pkg of await findPackages(store.pathOf(index.file.sha256), keys, `repo "${index.release.repo}": index ${index.release.suite}/${index.path}`)) {
       const key = packageKey(pkg.name, pkg.version, pkg.architecture)
       if (!found.has(key)) found.set(key, {...pkg, release: index.release})
     }

@@ -3,7 +3,10 @@ import {open} from 'node:fs/promises'
 import {createInterface} from 'node:readline'
 import type {Readable} from 'node:stream'
 import {createGunzip} from 'node:zlib'
+import {AptOstreeError} from '../errors.js'
+import {quoted} from '../text.js'
 import {xzDecompressor} from '../tools/xz.js'
+import {nameProblem, type NameKind} from './names.js'
 
 /** A .deb as a Packages index describes it. */
 export interface PackageFile {
@@ -36,16 +39,28 @@ async function decompressed(file: string): Promise<Readable> {
 
 /**
  * The stanzas of a Packages index (plain, .gz or .xz) whose keys WANTED
- * holds, read as a stream (Debian's main index is 60 MB of text).
+ * holds, read as a stream (Debian's main index is 60 MB of text). A wanted
+ * stanza whose Filename, Size or SHA256 is missing or no pool path, number
+ * or digest is an error naming INDEX (`repo "debian": index
+ * trixie/main/binary-amd64/Packages.xz`) and the package: the .deb is
+ * fetched into the store by that digest and placed at that path.
  */
-export async function findPackages(file: string, wanted: Set<string>): Promise<PackageFile[]> {
+export async function findPackages(file: string, wanted: Set<string>, index: string): Promise<PackageFile[]> {
   const found: PackageFile[] = []
+  let refused: string | undefined
   let fields: Record<string, string> = {}
   const flush = (): void => {
-    const {Package: name, Version: version, Architecture: architecture, Filename: filename, Size: size, SHA256: sha256} = fields
+    const stanza = fields
     fields = {}
-    if (!name || !version || !architecture || !filename || !sha256) return
-    if (wanted.has(packageKey(name, version, architecture))) found.push({name, version, architecture, filename, size: Number(size), sha256})
+    const {Package: name, Version: version, Architecture: architecture} = stanza
+    if (!name || !version || !architecture || !wanted.has(packageKey(name, version, architecture))) return
+    const checked = (field: string, kind: NameKind): string => {
+      const value = stanza[field] ?? ''
+      const problem = field in stanza ? nameProblem(kind, value) : `has no ${field} field`
+      if (problem) refused ??= `${index}: package ${quoted(name)}: ${problem}`
+      return value
+    }
+    found.push({name, version, architecture, filename: checked('Filename', 'filename'), size: Number(checked('Size', 'size')), sha256: checked('SHA256', 'sha256')})
   }
   const lines = createInterface({input: await decompressed(file), crlfDelay: Infinity})
   for await (const line of lines) {
@@ -56,5 +71,7 @@ export async function findPackages(file: string, wanted: Set<string>): Promise<P
     }
   }
   flush()
+  // Read to the end first: a stream left half read would keep xz running.
+  if (refused) throw new AptOstreeError(refused)
   return found
 }

@@ -4,7 +4,7 @@ export interface ReleaseFile {
   size: number
 }
 
-/** What an InRelease (or Release) file says, from its signed part only. */
+/** What a Release text says: of a checked InRelease, the part gpgv verified only. */
 export interface ReleaseInfo {
   /** Seconds since the epoch; 0 when it has no Date. */
   date: number
@@ -29,9 +29,10 @@ export function isClearsigned(text: string): boolean {
 }
 
 /**
- * The signed text of a clearsigned file: after the armor headers, before the
- * signature, dash-escaping undone. Nothing outside it is read, so nothing
- * unsigned can slip in beside it.
+ * The text of a clearsigned file that is not checked (a `trusted` repo's):
+ * after the armor headers, before the signature, dash-escaping undone. A
+ * checked one is read from what gpgv verified instead (verifyClearsigned):
+ * gpgv, not this, knows where its signed part ends.
  */
 export function signedText(text: string): string {
   if (!isClearsigned(text)) return text
@@ -51,11 +52,11 @@ function parseDate(value: string | undefined): number | undefined {
   return Number.isNaN(time) ? undefined : Math.floor(time / 1000)
 }
 
-/** Parse the fields of an InRelease or Release. */
+/** Parse the fields of a Release text: gpgv's output for a checked InRelease, signedText's for one that is not. */
 export function parseRelease(text: string): ReleaseInfo {
   const fields = new Map<string, string>()
   let current: string | undefined
-  for (const line of signedText(text).split('\n')) {
+  for (const line of text.split('\n')) {
     const field = /^([A-Za-z0-9-]+):\s?(.*)$/.exec(line)
     if (field) {
       current = field[1]

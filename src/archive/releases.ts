@@ -7,7 +7,8 @@ import {verifyClearsigned} from '../tools/gpgv.js'
 import {failureAt, originOf, usageErrorAt, type ResolvedTreefile} from '../treefile/index.js'
 import type {JobContext} from '../workspace.js'
 import {fetchFailure, fetchText} from './fetch.js'
-import {isClearsigned, parseRelease, type ReleaseInfo} from './release.js'
+import {nameProblem} from './names.js'
+import {isClearsigned, parseRelease, signedText, type ReleaseInfo} from './release.js'
 
 /** One suite of one archive URI of a treefile repo, as its InRelease says. */
 export interface ReleaseState {
@@ -65,8 +66,11 @@ export async function fetchReleases(resolved: ResolvedTreefile, keyrings: Record
   const now = Math.floor(Date.now() / 1000)
   const requests = resolved.treefile.repos.flatMap((repo, repoIndex) =>
     repo.uris.flatMap((uri, uriIndex) =>
-      repo.suites.map(async (suite): Promise<ReleaseState> => {
+      repo.suites.map(async (suite, suiteIndex): Promise<ReleaseState> => {
         const origin = originOf(resolved, 'repos', repoIndex)
+        // The schema admits no other suite; this keeps one from ever becoming a path that leaves dists/ or the scratch dir.
+        const problem = nameProblem('suite', suite)
+        if (problem) throw usageErrorAt(originOf(resolved, 'repos', repoIndex, 'suites', suiteIndex), `repo "${repo.name}": ${problem}`)
         const base = archiveBase(uri)
         const url = `${base}/dists/${suite}/InRelease`
         const source = capture ? pathToFileURL(path.join(capture, archiveDirectory(repo.name, uriIndex))).href : base
@@ -83,14 +87,19 @@ export async function fetchReleases(resolved: ResolvedTreefile, keyrings: Record
           if (kept === undefined || sha256(kept) !== wanted) throw failureAt(origin, `repo "${repo.name}": ${url} is no longer the locked one (sha256:${wanted}), and the cache has not kept it: capture an archive while it is current, from the cache that composed it`)
           text = kept
         }
-        if (!repo.trusted) {
+        // A trusted repo's is not checked: read as it is, as apt reads it.
+        let release: string
+        if (repo.trusted) release = signedText(text)
+        else {
           if (!isClearsigned(text)) throw failureAt(origin, `repo "${repo.name}": ${url} is not signed; set "trusted: true" to accept an unsigned repo`)
           const file = path.join(context.scratch, `InRelease-${repoIndex}-${uriIndex}-${suite.replaceAll('/', '_')}`)
           await writeFile(file, text)
           const verdict = await verifyClearsigned(file, keyrings[repo.name], context)
           if (!verdict.good) throw failureAt(origin, `repo "${repo.name}": ${url} has no good signature by ${repo['signed-by']}: ${verdict.reason}`)
+          // Only what the signature covers: text around it in the file is not the archive's word.
+          release = verdict.signed
         }
-        const info = parseRelease(text)
+        const info = parseRelease(release)
         if (info.validUntil !== undefined && info.validUntil < now) {
           const expiry = new Date(info.validUntil * 1000).toISOString()
           // A capture is an old state on purpose: its Valid-Until has passed, as a snapshot's has.

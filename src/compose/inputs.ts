@@ -4,7 +4,8 @@ import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
 import {isWithin} from '../fs.js'
 import {sha256} from '../hash.js'
-import type {ResolvedTreefile} from '../treefile/index.js'
+import {quoted} from '../text.js'
+import {originOf, usageErrorAt, type ResolvedTreefile} from '../treefile/index.js'
 
 /** The files a treefile names, as this compose took them. */
 export interface InputFiles {
@@ -25,12 +26,30 @@ export function inputKey(resolved: ResolvedTreefile, file: string): string {
   return isWithin(directory, file) ? path.relative(directory, file) : file
 }
 
-/** An OpenPGP armored keyring's binary form: what gpgv reads (apt reads both). */
-function dearmored(bytes: Buffer): Buffer {
+const ARMOR = '-----BEGIN PGP PUBLIC KEY BLOCK-----'
+/** A binary keyring's first byte: the header of a public-key packet (tag 6), old format with a one- or two-byte length, or new format. */
+const PUBLIC_KEY_PACKET = new Set([0x98, 0x99, 0xc6])
+
+/** An OpenPGP keyring's binary form, what gpgv reads (apt reads both forms); undefined when BYTES are no keyring. */
+function binaryKeyring(bytes: Buffer): Buffer | undefined {
+  if (PUBLIC_KEY_PACKET.has(bytes[0])) return bytes
   const text = bytes.toString('latin1')
-  if (!text.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) return bytes
+  if (!text.trimStart().startsWith(ARMOR)) return undefined
   const body = text.split(/\r?\n\r?\n/).slice(1).join('\n').split('-----END')[0]
   return Buffer.from(body.split('\n').filter((line) => !line.startsWith('=')).join(''), 'base64')
+}
+
+/**
+ * The keyring FILE as the copy holds it, refused at its `signed-by` line
+ * when it is no OpenPGP keyring: what the treefile names must be a keyring
+ * before its copy is kept and its digest published.
+ */
+function keyringCopy(resolved: ResolvedTreefile, file: string, bytes: Buffer): Buffer {
+  const keyring = binaryKeyring(bytes)
+  if (keyring) return keyring
+  const repoIndex = resolved.treefile.repos.findIndex((repo) => resolved.keyrings[repo.name] === file)
+  const repo = resolved.treefile.repos[repoIndex]
+  throw usageErrorAt(originOf(resolved, 'repos', repoIndex, 'signed-by'), `keyring ${quoted(repo['signed-by']!)} of repo "${repo.name}" is not an OpenPGP keyring (gpg --export KEYID, armored or not)`)
 }
 
 /**
@@ -39,7 +58,9 @@ function dearmored(bytes: Buffer): Buffer {
  * only these, so a file swapped for a link after the plan changes nothing,
  * the input hash is of what was used, and the sandbox sees files it could
  * not reach where they were (/tmp, a 0700 home). What a file really is
- * must still be in its treefile's directory (readConfined).
+ * must still be in the directory the treefile check allowed it in (its
+ * treefile's, or Debian's keyring directories for a keyring: readConfined),
+ * and a keyring must be an OpenPGP keyring.
  * OWNER (the build namespace's root, when we are root) gets the copies.
  */
 export async function snapshotInputs(resolved: ResolvedTreefile, directory: string, owner?: {uid: number; gid: number}): Promise<InputFiles> {
@@ -49,8 +70,9 @@ export async function snapshotInputs(resolved: ResolvedTreefile, directory: stri
   const keyrings = new Set(Object.values(resolved.keyrings))
   for (const [index, {path: file, within}] of resolved.referencedFiles.entries()) {
     const {bytes, mode} = await readConfined(file, within)
+    const content = keyrings.has(file) ? keyringCopy(resolved, file, bytes) : bytes
     const copy = path.join(directory, `${index}-${path.basename(file)}`)
-    await writeFile(copy, keyrings.has(file) ? dearmored(bytes) : bytes)
+    await writeFile(copy, content)
     // add-files keeps a source's mode; a script must stay executable.
     await chmod(copy, mode)
     // The sandbox's root reads them, whatever their mode.

@@ -25,6 +25,8 @@ const REF = /^[\w\d][-._\w\d]*(\/[\w\d][-._\w\d]*)*$/
 /** rpm-ostree's add-files destinations; /usr/local belongs to /var on the client. */
 const ADD_FILES_ROOTS = ['/usr/', '/etc/', '/bin/', '/sbin/', '/lib/', '/lib64/']
 const BOOT_PACKAGES = ['dracut', 'ostree', 'ostree-boot']
+/** Where Debian keeps keyrings (apt's sources.list(5), debian-archive-keyring): a repo's keyring is there or in its treefile's directory. */
+const KEYRING_DIRECTORIES = ['/usr/share/keyrings', '/etc/apt/keyrings', '/etc/apt/trusted.gpg.d']
 
 export interface CheckedTreefile {
   packages: PackageSpec[]
@@ -54,6 +56,8 @@ export async function checkTreefile(tree: Tree, start: Located, arch: string, di
   if (value.repos === undefined) report(start, 'missing required key "repos": name at least one apt repository')
   else if (value.repos.length === 0) report(at('/repos'), '"repos" is empty: name at least one apt repository')
   const keyrings: Record<string, string> = {}
+  /** The real directory each keyring is in: what it must still be in when it is read. */
+  const keyringsWithin = new Map<string, string>()
   const repoNames = new Map<string, Located>()
   for (const [index, repo] of (value.repos ?? []).entries()) {
     const ptr = pointer('repos', index)
@@ -71,9 +75,22 @@ export async function checkTreefile(tree: Tree, start: Located, arch: string, di
       continue
     }
     const origin = at(ptr + '/signed-by')
-    const keyring = path.resolve(path.dirname(origin.path), signedBy)
+    const directory = path.dirname(origin.path)
+    const keyring = path.resolve(directory, signedBy)
+    const allowed = [directory, ...KEYRING_DIRECTORIES]
+    // Checked by name before anything looks at the path: where a keyring may be, not whether a host file exists.
+    if (!allowed.some((each) => insideDirectory(each, keyring))) {
+      report(origin, `keyring ${quoted(signedBy)} of repo "${repo.name}" must be in the treefile's directory or in ${KEYRING_DIRECTORIES.join(', ')}`)
+      continue
+    }
     const info = await stat(keyring).catch(() => undefined)
     if (!info?.isFile()) report(origin, `keyring ${signedBy} of repo "${repo.name}" ${info ? 'is not a file' : 'does not exist'}`)
+    else {
+      const real = await realpath(keyring)
+      const within = (await Promise.all(allowed.map((each) => realpath(each).catch(() => undefined)))).find((each) => each !== undefined && insideDirectory(each, real))
+      if (within) keyringsWithin.set(keyring, within)
+      else report(origin, `keyring ${quoted(signedBy)} of repo "${repo.name}" is a link that leaves the treefile's directory and ${KEYRING_DIRECTORIES.join(', ')}`)
+    }
     keyrings[repo.name] = keyring
   }
 
@@ -195,7 +212,7 @@ export async function checkTreefile(tree: Tree, start: Located, arch: string, di
     referencedFiles: [
       ...await Promise.all(addFiles.map(async (file) => ({path: file.source, within: await realpath(path.dirname(file.origin.path))}))),
       ...(postprocessScript ? [{path: postprocessScript, within: await realpath(path.dirname(at('/postprocess-script').path))}] : []),
-      ...Object.values(keyrings).map((keyring) => ({path: keyring})),
+      ...Object.values(keyrings).map((keyring) => ({path: keyring, within: keyringsWithin.get(keyring)})),
     ],
   }
 }

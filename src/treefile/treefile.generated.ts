@@ -261,19 +261,19 @@ export interface Repo {
    */
   uris: [string, ...string[]]
   /**
-   * Suites or codenames.
+   * Suites or codenames: letters, digits, `.`, `_` and `-`, in `/`-separated parts (`bookworm/updates`), each starting with a letter or digit.
    *
    * @minItems 1
    */
   suites: [string, ...string[]]
   /**
-   * Archive components.
+   * Archive components, spelled as suites are.
    *
    * @minItems 1
    */
   components?: [string, ...string[]]
   /**
-   * The keyring that signs the repository: an absolute path on the host, or a path relative to the treefile.
+   * The keyring that signs the repository, binary or ASCII-armored: a path relative to the treefile, inside its directory, or a keyring in /usr/share/keyrings, /etc/apt/keyrings or /etc/apt/trusted.gpg.d.
    */
   'signed-by'?: string
   /**
