@@ -1,7 +1,8 @@
-import {mkdir, readdir, realpath, rm, stat} from 'node:fs/promises'
+import {chmod, mkdir, readdir, realpath, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {UsageError} from './errors.js'
 import {nearestExisting, probeDirectory, whyUnwritable} from './fs.js'
+import {LOG_MODE} from './tools/exec.js'
 
 /** Command logs kept in CACHEDIR/logs: the newest, so a cache dir does not grow without bound. */
 export const KEPT_LOGS = 50
@@ -9,10 +10,22 @@ export const KEPT_LOGS = 50
 /** File systems a cache dir cannot live on: the kernel's own. */
 const VIRTUAL = ['/proc', '/sys', '/dev']
 
-/** Make DIRECTORY (and its parents), saying in the user's terms why it cannot be made. */
-export async function makeDirectory(directory: string, what: string): Promise<void> {
+/**
+ * The mode of the cache dir's parts no other user may reach: the logs
+ * (they quote commands, paths, registries and what tools said), the cached
+ * trees (they hold setuid files), the host's records.
+ */
+export const PRIVATE_DIRECTORY = 0o700
+
+/**
+ * Make DIRECTORY (and its parents), saying in the user's terms why it cannot
+ * be made. With MODE, what is made has it from the start (no moment with a
+ * wider one), and a DIRECTORY made before with another is given it.
+ */
+export async function makeDirectory(directory: string, what: string, mode?: number): Promise<void> {
   try {
-    await mkdir(directory, {recursive: true})
+    await mkdir(directory, {recursive: true, mode})
+    if (mode !== undefined) await chmod(directory, mode)
     await probeDirectory(directory)
   } catch (error) {
     throw new UsageError(`${what} ${directory}: cannot use it (${whyUnwritable(error)})`)
@@ -46,11 +59,20 @@ export async function checkSandboxEnters(cacheDir: string, rootUid: number): Pro
   }
 }
 
-/** Keep the newest KEPT_LOGS logs (and the current one). */
+/** CACHEDIR/logs, 0700; one an older version made 0755 is closed. */
+export async function makeLogDirectory(directory: string): Promise<void> {
+  await makeDirectory(directory, 'cache dir', PRIVATE_DIRECTORY)
+}
+
+/** Keep the newest KEPT_LOGS logs (and the current one); those an older version left readable to others are narrowed. */
 export async function pruneLogs(directory: string, current: string): Promise<void> {
   const logs = await Promise.all(
-    (await readdir(directory)).filter((name) => name.endsWith('.log')).map(async (name) => ({file: path.join(directory, name), time: (await stat(path.join(directory, name)).catch(() => undefined))?.mtimeMs ?? 0})),
+    (await readdir(directory)).filter((name) => name.endsWith('.log')).map(async (name) => {
+      const info = await stat(path.join(directory, name)).catch(() => undefined)
+      return {file: path.join(directory, name), time: info?.mtimeMs ?? 0, mode: info?.mode ?? 0}
+    }),
   )
   const old = logs.filter((log) => log.file !== current).sort((a, b) => b.time - a.time).slice(KEPT_LOGS - 1)
   for (const log of old) await rm(log.file, {force: true})
+  for (const log of logs) if (!old.includes(log) && (log.mode & 0o077) !== 0) await chmod(log.file, LOG_MODE).catch(() => undefined)
 }

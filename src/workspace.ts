@@ -6,7 +6,7 @@ import {BuildNamespace} from './sandbox/namespace.js'
 import {buildIdMap} from './sandbox/idmap.js'
 import {CommandLog} from './tools/exec.js'
 import {isWithin} from './fs.js'
-import {checkCacheDir, checkSandboxEnters, makeDirectory, pruneLogs} from './cache-dir.js'
+import {checkCacheDir, checkSandboxEnters, makeDirectory, makeLogDirectory, pruneLogs} from './cache-dir.js'
 
 /** What a running job gets besides its inputs: the command log, the abort signal, and where to say how it goes. */
 export interface JobContext {
@@ -60,7 +60,7 @@ export class Workspace {
     const idMap = await buildIdMap()
     await makeDirectory(cacheDir, '--cachedir')
     await checkSandboxEnters(cacheDir, idMap.uids[0].outer)
-    await makeDirectory(path.join(cacheDir, 'logs'), 'cache dir')
+    await makeLogDirectory(path.join(cacheDir, 'logs'))
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
     const log = new CommandLog(path.join(cacheDir, 'logs', `${purpose}-${stamp}-${process.pid}.log`))
     let namespace: BuildNamespace | undefined

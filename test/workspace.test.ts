@@ -1,6 +1,6 @@
 import {execa} from 'execa'
 import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
-import {mkdir, readdir, readFile, utimes, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, stat, utimes, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, expect, test} from 'vitest'
@@ -64,5 +64,39 @@ test.runIf(process.getuid?.() === 0)('a cache dir the sandbox cannot enter is re
     expect(await readdir(closed)).toEqual([])
   } finally {
     rmSync(closed, {recursive: true, force: true})
+  }
+})
+
+/** Whether nobody, a user of no group of ours, can read FILE. */
+async function nobodyReads(file: string): Promise<boolean> {
+  return (await execa('runuser', ['-u', 'nobody', '--', 'cat', file], {reject: false})).exitCode === 0
+}
+
+// Logs quote commands, paths, registries and what tools said: their owner's
+// alone. The cache dir is 0755, as a user's usually is, so that only the
+// logs' own modes keep nobody out.
+test.runIf(process.getuid?.() === 0)('logs are their owner\'s: CACHEDIR/logs 0700, each log 0600; an older version\'s 0755 dir and 0644 log are closed', async () => {
+  const open = mkdtempSync(path.join(os.tmpdir(), 'apt-ostree-logs-'))
+  chmodSync(open, 0o755)
+  try {
+    const logs = path.join(open, 'logs')
+    await mkdir(logs, {mode: 0o755})
+    chmodSync(logs, 0o755)
+    const old = path.join(logs, 'compose-old.log')
+    await writeFile(old, 'what an older version logged\n', {mode: 0o644})
+    chmodSync(old, 0o644)
+    // The attack works on what an older version left.
+    expect(await nobodyReads(old)).toBe(true)
+    const workspace = await Workspace.open(open, 'test')
+    workspace.log.write('a line of this command')
+    await workspace.dispose()
+    expect((await stat(logs)).mode & 0o777).toBe(0o700)
+    for (const file of [workspace.log.path, old]) {
+      expect((await stat(file)).mode & 0o777).toBe(0o600)
+      expect(await nobodyReads(file)).toBe(false)
+    }
+    expect(await readFile(workspace.log.path, 'utf8')).toContain('a line of this command')
+  } finally {
+    rmSync(open, {recursive: true, force: true})
   }
 })

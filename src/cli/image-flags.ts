@@ -13,6 +13,7 @@ import {checkIndexImageOptions, type ImageOptions, type ImageResult, type IndexR
 import {parseImageReference, type ImageReference} from '../oci/reference.js'
 import type {Compression} from '../oci/blob.js'
 import {loadTreefile, type ResolvedTreefile} from '../treefile/index.js'
+import {parseCredentials} from '../tools/skopeo.js'
 import {composeOptions, type ComposeFlagValues} from './compose-flags.js'
 
 /** Flags of every command that writes an image (`compose tree --container`, `compose image`, `container-encapsulate`). */
@@ -25,7 +26,7 @@ export const imageFlags = {
   'skip-lint': Flags.string({description: 'Lint rule to skip on the image (repeatable).', multiple: true}),
   'dest-tls-verify': Flags.boolean({description: 'Require HTTPS and verify certificates when pushing to a registry (skopeo\'s default).', allowNo: true}),
   authfile: Flags.string({description: 'Registry auth file for skopeo (containers-auth.json(5)).'}),
-  creds: Flags.string({description: 'Registry credentials USERNAME[:PASSWORD] for skopeo.'}),
+  creds: Flags.string({description: 'Registry credentials USERNAME:PASSWORD for a docker:// output. skopeo reads them from a private auth file, never from its command line; with --authfile too, they win for the output\'s registry, as with skopeo.'}),
 }
 
 export interface ImageFlagValues {
@@ -75,7 +76,7 @@ export async function parseImageOptions(output: string, flags: ImageFlagValues):
     compression: flags.compression as Compression,
     previousBuildManifest: flags['previous-build-manifest'],
     imageConfig: flags['image-config'] ? await readImageConfig(flags['image-config']) : undefined,
-    access: {tlsVerify: flags['dest-tls-verify'], authfile: flags.authfile, creds: flags.creds},
+    access: {tlsVerify: flags['dest-tls-verify'], authfile: flags.authfile, credentials: flags.creds === undefined ? undefined : parseCredentials(flags.creds)},
   }
   // Read it now: a corrupt manifest should fail before the compose, not after.
   if (options.previousBuildManifest) await readPreviousPacking(options.previousBuildManifest)

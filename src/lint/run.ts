@@ -1,5 +1,6 @@
 import YAML from 'yaml'
 import {AptOstreeError, UsageError} from '../errors.js'
+import {printable} from '../text.js'
 import {didYouMean} from '../treefile/suggest.js'
 import type {LintType, RootKind} from './rule.js'
 import {LINT_RULES} from './rules/index.js'
@@ -72,9 +73,20 @@ export async function runLint(tree: FileTree, options: LintOptions): Promise<Lin
   return result
 }
 
+/**
+ * A message or item of a finding as a report line shows it: they quote the
+ * tree's file names, link targets and lines, so what would act on a
+ * terminal (an OSC 52 clipboard write, a carriage return over the line) is
+ * written as an escape, and so is a newline, which would start a line of
+ * the tree's own ("Checks passed"). `--json` keeps the raw findings.
+ */
+function shown(text: string): string {
+  return printable(text).replaceAll('\n', '\\n')
+}
+
 function formatItems(items: string[], truncate: boolean): string[] {
-  const shown = truncate ? items.slice(0, TRUNCATED_ITEMS) : items
-  return [...shown.map((item) => `  ${item}`), ...(shown.length < items.length ? [`  ...and ${items.length - shown.length} more`] : [])]
+  const listed = truncate ? items.slice(0, TRUNCATED_ITEMS) : items
+  return [...listed.map((item) => `  ${shown(item)}`), ...(listed.length < items.length ? [`  ...and ${items.length - listed.length} more`] : [])]
 }
 
 /**
@@ -85,7 +97,7 @@ function formatItems(items: string[], truncate: boolean): string[] {
 export function formatLintReport(result: LintResult, {truncate = true}: {truncate?: boolean} = {}): string {
   const lines: string[] = []
   result.findings.forEach((finding, index) => {
-    const heading = `${finding.message}${finding.items.length > 0 ? ':' : ''}`
+    const heading = `${shown(finding.message)}${finding.items.length > 0 ? ':' : ''}`
     // A rule's further problems continue its paragraph.
     const continues = index > 0 && result.findings[index - 1].rule === finding.rule
     lines.push(continues ? heading : `${finding.type === 'fatal' ? 'Failed lint' : 'Lint warning'}: ${finding.rule}: ${heading}`, ...formatItems(finding.items, truncate))

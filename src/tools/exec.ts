@@ -1,23 +1,57 @@
-import {createWriteStream, type WriteStream} from 'node:fs'
+import {createWriteStream, fchmodSync, fstatSync, openSync, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {execa, type Options} from 'execa'
 import {InterruptedError, ToolError} from '../errors.js'
 import {printable} from '../text.js'
 import {commandNotFound} from './table.js'
 
+/** A log's mode: logs quote commands, paths and what tools said, for their owner only. */
+export const LOG_MODE = 0o600
+
+/**
+ * A log file opened for writing, made 0600 as it is created (no moment when
+ * another user could open it); one an older version left readable is
+ * narrowed. A log that is not a file (the worker's, /dev/stderr) is not
+ * ours to chmod. Write errors are dropped: a log is a help, not a stage, and
+ * a full disk must fail the stage, not crash the process here.
+ */
+export function openLog(file: string, flags: 'a' | 'w'): WriteStream {
+  let fd: number
+  try {
+    fd = openSync(file, flags, LOG_MODE)
+  } catch {
+    // Not to be opened here (the worker's /dev/stderr is a socket: ENXIO): the stream fails on its own, and the error is dropped.
+    return createWriteStream(file, {flags, mode: LOG_MODE}).on('error', () => undefined)
+  }
+  const info = fstatSync(fd)
+  if (info.isFile() && (info.mode & 0o077) !== 0) fchmodSync(fd, LOG_MODE)
+  const stream = createWriteStream(file, {fd})
+  stream.on('error', () => undefined)
+  return stream
+}
+
+/** TEXT with each of SECRETS written as `***`. */
+export function concealed(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((shown, secret) => (secret ? shown.replaceAll(secret, '***') : shown), text)
+}
+
 /** Every external command's full output, appended to one log file per compose. */
 export class CommandLog {
   private readonly stream: WriteStream
+  private readonly secrets: string[] = []
 
   constructor(readonly path: string) {
-    this.stream = createWriteStream(path, {flags: 'a'})
-    // The log is a help, not a stage: a full disk must fail the stage, not crash the process here.
-    this.stream.on('error', () => undefined)
+    this.stream = openLog(path, 'a')
+  }
+
+  /** From now on, write each of SECRETS (a password a tool is given) as `***`, whatever line it turns up in. */
+  conceal(secrets: readonly string[]): void {
+    this.secrets.push(...secrets)
   }
 
   write(text: string): void {
     if (this.stream.destroyed) return
-    const line = printable(text)
+    const line = printable(concealed(text, this.secrets))
     this.stream.write(line.endsWith('\n') ? line : line + '\n')
   }
 

@@ -1,10 +1,13 @@
 // What a boot's serial console says, as text: the lines the watch in
 // qemu.ts reads for the target, failures, journal errors and the login prompt.
 
-// Colour and cursor codes, and the two-byte escapes (ESC M, reverse line
-// feed) systemd writes when it redraws its "Job ... running" line.
+// Colour and cursor codes, the two-byte escapes (ESC M, reverse line feed)
+// systemd writes when it redraws its "Job ... running" line, and operating
+// system commands whole (ESC ] ... BEL or ESC \: a window title, a
+// clipboard write), so that none of their text is left in the line. What
+// else a guest sends is escaped where a line is shown (printable()).
 // eslint-disable-next-line no-control-regex
-const ANSI = /\x1b(?:\[[0-9;?]*[A-Za-z]|[@-Z\\-_])/g
+const ANSI = /\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[[0-9;?]*[A-Za-z]|[@-Z\\-_])/g
 // systemd ellipsizes status lines in the middle ("…"), and the cut may take
 // a colour code's escape byte and leave its rest ("…[0m").
 const CUT_COLOUR = /…\[[0-9;]*m/g

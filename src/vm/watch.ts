@@ -1,9 +1,9 @@
 import {secondsSince} from '../clock.js'
-import {createWriteStream} from 'node:fs'
 import {rename} from 'node:fs/promises'
 import {StringDecoder} from 'node:string_decoder'
 import {execa} from 'execa'
 import {InterruptedError} from '../errors.js'
+import {openLog} from '../tools/exec.js'
 import {commandNotFound} from '../tools/table.js'
 import {consoleText, isLoginPrompt, journalLine} from './console.js'
 import {PendingJobs} from './jobs.js'
@@ -73,9 +73,8 @@ function waitingFor(jobs: PendingJobs): string {
  * unit (the report's list, or the "[FAILED]" lines).
  */
 export async function bootAndWatch(options: BootOptions): Promise<BootReport> {
-  const log = createWriteStream(options.consoleLog)
-  // A console log that cannot be written (full disk) must not crash the watch.
-  log.on('error', () => undefined)
+  // 0600, as the command log: what a guest prints is its owner's.
+  const log = openLog(options.consoleLog, 'w')
   const start = performance.now()
   const report: BootReport = {accelerator: options.accelerator, reached: false, seconds: 0, failedUnits: [], errorLines: [], composefs: false}
   const [emulator, ...args] = qemuCommand(options)

@@ -100,3 +100,23 @@ test('an image reference lints the image', async () => {
     rmSync(layout, {recursive: true, force: true})
   }
 })
+
+// An image chooses its file names: one may hold an OSC 52 clipboard write,
+// an OSC 0 window title, or a carriage return or newline and a line of its
+// own. The report shows them written out; --json keeps them as they are.
+test('file names that would act on a terminal are shown escaped; --json keeps them raw', async () => {
+  const names = ['\u001b]52;c;ZWNobyBwd25lZA==\u0007clip', '\u001b]0;all good\u0007title', 'run\rChecks passed: 99', 'next\nChecks passed: 98']
+  for (const name of names) put(root, `tmp/${name}`)
+  const human = await lint(root, '--no-truncate')
+  expect(human.exitCode).toBe(0)
+  expect(human.stdout).toContain('\\x1b]52;c;ZWNobyBwd25lZA==\\x07clip')
+  expect(human.stdout).toContain('\\x1b]0;all good\\x07title')
+  expect(human.stdout).toContain('run\\x0dChecks passed: 99')
+  expect(human.stdout).toContain('next\\nChecks passed: 98')
+  // eslint-disable-next-line no-control-regex
+  expect(human.stdout).not.toMatch(/[\u001b\u0007\r]/)
+  expect(human.stdout.split('\n').filter((line) => line.startsWith('Checks passed'))).toEqual([`Checks passed: ${LINT_RULES.length - 1}`])
+  const json = await lint(root, '--json')
+  const report = JSON.parse(json.stdout) as {findings: Array<{items: string[]}>}
+  expect(report.findings.flatMap((finding) => finding.items)).toEqual(expect.arrayContaining(names.map((name) => `/tmp/${name}`)))
+})

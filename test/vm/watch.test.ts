@@ -1,6 +1,7 @@
-import {mkdtemp, readdir, rm} from 'node:fs/promises'
+import {chmod, mkdtemp, readdir, rm, stat} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {bootModel, hostArchitecture} from '../../src/arch.js'
 import {bootAndWatch, bootRetryingOnce, retryOf, type BootOptions, type BootReport} from '../../src/vm/watch.js'
@@ -39,6 +40,21 @@ describe('bootAndWatch', () => {
     expect(report.qemuFailed).toBe(true)
     expect(report.failure).toMatch(/^qemu exited \(1\) before multi-user\.target: qemu-system-\w+: .*\/nonexistent\//)
     expect(report.failure).not.toContain('\n')
+  })
+
+  // What a guest prints is its owner's: in a directory anyone may enter,
+  // only the console log's own mode keeps other users out.
+  test('the console log is made 0600: another user cannot read it', async () => {
+    const open = await mkdtemp(path.join(tmpdir(), 'apt-ostree-console-'))
+    await chmod(open, 0o755)
+    try {
+      const consoleLog = path.join(open, 'vm-boot-console.log')
+      await bootAndWatch({...unstartable('tcg'), consoleLog})
+      expect((await stat(consoleLog)).mode & 0o777).toBe(0o600)
+      if (process.getuid?.() === 0) expect((await execa('runuser', ['-u', 'nobody', '--', 'cat', consoleLog], {reject: false})).exitCode).not.toBe(0)
+    } finally {
+      await rm(open, {recursive: true, force: true})
+    }
   })
 })
 

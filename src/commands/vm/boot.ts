@@ -5,7 +5,28 @@ import {architectureNamed} from '../../arch.js'
 import {FailedResult, UsageError} from '../../errors.js'
 import {printable} from '../../text.js'
 import {parseImageReference} from '../../oci/reference.js'
-import {bootSystem} from '../../vm/boot.js'
+import {bootSystem, type BootResult} from '../../vm/boot.js'
+
+/**
+ * What `vm boot` prints of a boot. Most of it is the guest's own console
+ * text (why it failed, the jobs still running, the failed units, the
+ * journal lines, the kernel command line): written out escaped, a guest's
+ * OSC 52 or carriage return never acts on the terminal. `--json` keeps the
+ * raw result.
+ */
+export function describeBoot(result: BootResult): string {
+  return printable(
+    [
+      result.reached ? `reached ${result.target} in ${result.seconds} s` : `did not reach ${result.target}: ${result.failure}`,
+      `failed units: ${result.failedUnits.length ? result.failedUnits.join('; ') : 'none'}`,
+      `err-level journal lines: ${result.errorLines.length === 0 ? 'none' : result.errorLines.map((line) => `\n  ${line}`).join('')}`,
+      `composefs on /: ${result.composefs ? 'yes' : 'no'}`,
+      ...(result.kernelCommandLine ? [`kernel command line: ${result.kernelCommandLine}`] : []),
+      `console log: ${result.consoleLog}`,
+      ...(result.command ? [`boot it again: ${result.command.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`)).join(' ')}`] : []),
+    ].join('\n'),
+  )
+}
 
 export default class VmBoot extends BaseCommand<typeof VmBoot> {
   static summary = 'Boot a commit, an image or a disk image under QEMU and check it reaches its target.'
@@ -45,19 +66,12 @@ export default class VmBoot extends BaseCommand<typeof VmBoot> {
       timeoutSeconds: flags.timeout,
       target: flags.target,
       keep: flags.keep,
-      onLine: flags.console && !this.jsonEnabled() ? (line) => process.stderr.write(line + '\n') : undefined,
+      // The guest chooses every byte of its console: escaped, it never acts on the terminal.
+      onLine: flags.console && !this.jsonEnabled() ? (line) => process.stderr.write(printable(line) + '\n') : undefined,
       progress: (line) => this.note(line),
     })
     const ok = result.reached && result.failedUnits.length === 0
-    if (!this.jsonEnabled()) {
-      this.log(result.reached ? `reached ${result.target} in ${result.seconds} s` : `did not reach ${result.target}: ${result.failure}`)
-      this.log(`failed units: ${result.failedUnits.length ? result.failedUnits.join('; ') : 'none'}`)
-      this.log(`err-level journal lines: ${result.errorLines.length === 0 ? 'none' : result.errorLines.map((line) => `\n  ${printable(line)}`).join('')}`)
-      this.log(`composefs on /: ${result.composefs ? 'yes' : 'no'}`)
-      if (result.kernelCommandLine) this.log(`kernel command line: ${result.kernelCommandLine}`)
-      this.log(`console log: ${result.consoleLog}`)
-      if (result.command) this.log(`boot it again: ${result.command.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`)).join(' ')}`)
-    }
+    if (!this.jsonEnabled()) this.log(describeBoot(result))
     if (!ok) throw new FailedResult(`boot of ${args.target} failed`, result)
     return result
   }

@@ -3,7 +3,25 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {composeFlags} from '../../cli/compose-flags.js'
 import {FailedResult} from '../../errors.js'
 import {printable} from '../../text.js'
-import {checkUpgrade} from '../../vm/upgrade.js'
+import {checkUpgrade, type UpgradeReport} from '../../vm/upgrade.js'
+
+/**
+ * What `vm upgrade` prints of the check. The guest wrote much of it (the
+ * commits' versions, the origin, what `ostree admin upgrade` said, why a
+ * boot failed, the journal lines): written out escaped, it never acts on
+ * the terminal. `--json` keeps the raw report.
+ */
+export function describeUpgrade(report: UpgradeReport): string {
+  const named = (commit: string, version?: string): string => `${commit.slice(0, 12)}${version ? ` (${version})` : ''}`
+  return printable(
+    [
+      `${named(report.from, report.fromVersion)} → ${named(report.to, report.toVersion)}, origin ${report.origin}`,
+      ...report.steps.map((step) => `${step.ok ? 'ok    ' : 'FAILED'} ${step.step}: ${step.seconds} s${step.detail ? ` (${step.detail})` : ''}`),
+      `err-level journal lines: ${report.errors.length === 0 ? 'none' : report.errors.map((line) => `\n  ${line}`).join('')}`,
+      `console logs: ${report.consoleLogs.join(' ')}`,
+    ].join('\n'),
+  )
+}
 
 export default class VmUpgrade extends BaseCommand<typeof VmUpgrade> {
   static summary = 'Check that machines running one version upgrade to REF and roll back, on a booted machine.'
@@ -24,13 +42,7 @@ export default class VmUpgrade extends BaseCommand<typeof VmUpgrade> {
     const {args} = await this.parse(VmUpgrade)
     const {flags} = this
     const report = await checkUpgrade({repo: flags.repo, from: flags.from, ref: args.ref, cycles: flags.cycles, cacheDir: flags.cachedir, timeoutSeconds: flags.timeout, progress: (line) => this.note(line)})
-    if (!this.jsonEnabled()) {
-      const named = (commit: string, version?: string): string => `${commit.slice(0, 12)}${version ? ` (${printable(version)})` : ''}`
-      this.log(`${named(report.from, report.fromVersion)} → ${named(report.to, report.toVersion)}, origin ${report.origin}`)
-      for (const step of report.steps) this.log(`${step.ok ? 'ok    ' : 'FAILED'} ${step.step}: ${step.seconds} s${step.detail ? ` (${step.detail})` : ''}`)
-      this.log(`err-level journal lines: ${report.errors.length === 0 ? 'none' : report.errors.map((line) => `\n  ${printable(line)}`).join('')}`)
-      this.log(`console logs: ${report.consoleLogs.join(' ')}`)
-    }
+    if (!this.jsonEnabled()) this.log(describeUpgrade(report))
     if (!report.ok) throw new FailedResult(`the upgrade check of ${args.ref} from ${flags.from} failed`, report)
     return report
   }
