@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {createReadStream, type Stats} from 'node:fs'
-import {lstat, mkdir, readdir, readlink, rm, writeFile} from 'node:fs/promises'
+import {chown, lstat, mkdir, readdir, readlink, rm, writeFile} from 'node:fs/promises'
 import {pipeline} from 'node:stream/promises'
 import path from 'node:path'
 import {UsageError} from './errors.js'
@@ -58,6 +58,13 @@ export function whyUnwritable(error: unknown): string {
   if (code === 'ENOTDIR' || code === 'EEXIST') return 'a parent is not a directory'
   if (code === 'ENOSPC') return 'no space left on device'
   return code ?? (error as Error).message
+}
+
+/** DIRECTORY made (with its parents) and given to OWNER, when there is one: a directory the host makes for the sandbox to write. */
+export async function makeOwnedDirectory(directory: string, owner: {uid: number; gid: number} | undefined): Promise<string> {
+  await mkdir(directory, {recursive: true})
+  if (owner) await chown(directory, owner.uid, owner.gid)
+  return directory
 }
 
 /** Write an output file (made by the steps assertWritable checked), its directory made if need be. */

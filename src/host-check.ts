@@ -43,7 +43,7 @@ export async function checkBuildHost(cacheDir: string): Promise<HostCheck[]> {
     const repoDirectory = await workspace.ownedDirectory(path.join(workspace.workDir, 'xattr-check', 'repo'))
     const repo = new OstreeRepo(repoDirectory, {runner: workspace.sandbox, path: workspace.sandbox.inside(repoDirectory)})
     await repo.init('bare-user', run)
-      .then(() => repo.commit({tree: workspace.sandbox.inside(content), branch: 'check'}, run))
+      .then(() => repo.commit({tree: workspace.sandbox.inside(content), branch: 'check'}, {...run, grant: {read: [content]}}))
       .then(
         () => checks.push({name: 'user xattrs', ok: true, detail: `${cacheDir} keeps them (the staging repo needs them)`}),
         (error: unknown) => checks.push({name: 'user xattrs', ok: false, detail: `${cacheDir}: a bare-user repo cannot be written there (${messageOf(error).split('\n')[0]}); choose a cache dir on ext4, xfs or btrfs`}),

@@ -28,13 +28,13 @@ const CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/giu
 
 /**
  * A user's string as a message quotes it: in double quotes, escaped, at most
- * QUOTED_CHARACTERS long, with any URI's credentials hidden.
+ * LIMIT (QUOTED_CHARACTERS) long, with any URI's credentials hidden.
  */
-export function quoted(value: string): string {
+export function quoted(value: string, limit = QUOTED_CHARACTERS): string {
   const text = value.replace(CREDENTIALS, '$1***@')
-  const cut = [...text].length > QUOTED_CHARACTERS ? `${[...text].slice(0, QUOTED_CHARACTERS).join('')}…` : text
+  const cut = [...text].length > limit ? `${[...text].slice(0, limit).join('')}…` : text
   const json = JSON.stringify(cut)
-  return [...text].length > QUOTED_CHARACTERS ? `${printable(json)} (${[...text].length} characters)` : printable(json)
+  return [...text].length > limit ? `${printable(json)} (${[...text].length} characters)` : printable(json)
 }
 
 /** A before B by UTF-16 code units, as a sort comparator: the same order on every machine and locale. */

@@ -1,12 +1,12 @@
-import {chown, mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {chown, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {InterruptedError} from './errors.js'
 import {HostSandbox} from './sandbox/bwrap.js'
 import {BuildNamespace} from './sandbox/namespace.js'
 import {buildIdMap} from './sandbox/idmap.js'
-import {CommandLog} from './tools/exec.js'
-import {isWithin} from './fs.js'
-import {checkCacheDir, checkSandboxEnters, makeDirectory, makeLogDirectory, pruneLogs} from './cache-dir.js'
+import {CommandLog, type CacheGrant} from './tools/exec.js'
+import {isWithin, makeOwnedDirectory} from './fs.js'
+import {checkCacheDir, checkSandboxEnters, makeDirectory, makeLogDirectory, PRIVATE_DIRECTORY, pruneLogs} from './cache-dir.js'
 
 /** What a running job gets besides its inputs: the command log, the abort signal, and where to say how it goes. */
 export interface JobContext {
@@ -82,34 +82,48 @@ export class Workspace {
   }
 
   /**
-   * CACHEDIR/RELATIVE, made if need be and owned by the build namespace's
-   * root, which writes it from the sandbox. One left by another id range
-   * (root's /etc/subuid changed) is a cache no longer ours: removed.
+   * CACHEDIR/RELATIVE, made if need be, owned by the build namespace's
+   * root, which writes it from the sandbox, and closed to everyone else
+   * (cached trees hold setuid files: su, mount; no other user may reach one,
+   * to run it as its owner). One left by another id range (root's
+   * /etc/subuid changed) is a cache no longer ours: removed.
    */
   async sandboxDirectory(relative: string): Promise<string> {
     const directory = path.join(this.cacheDir, relative)
     const {uid, gid} = this.namespace.root
     const info = await stat(directory).catch(() => undefined)
     if (info && info.uid !== uid) {
-      await this.sandbox.run(['rm', '-rf', '--one-file-system', this.sandbox.inside(directory)], {log: this.log}).catch(() => rm(directory, {recursive: true, force: true}))
+      await this.removeTree(directory)
     }
-    await makeDirectory(directory, 'cache dir')
+    await makeDirectory(directory, 'cache dir', PRIVATE_DIRECTORY)
     if (process.getuid?.() === 0) await chown(directory, uid, gid)
     return directory
   }
 
-  /** A directory the sandbox writes, made by the host: owned by the build namespace's root. */
-  async ownedDirectory(directory: string): Promise<string> {
-    await mkdir(directory, {recursive: true})
-    const owner = this.sandboxOwner
-    if (owner) await chown(directory, owner.uid, owner.gid)
+  /**
+   * DIRECTORY (in the cache dir) for what only the host writes: the records
+   * of cached trees' digests, the pieces of a disk the host puts together.
+   * The invoking user's, 0700, and never granted to a job.
+   */
+  async hostDirectory(directory: string): Promise<string> {
+    await makeDirectory(directory, 'cache dir', PRIVATE_DIRECTORY)
     return directory
   }
 
-  /** A repo as a job in the sandbox names it, and the bind that makes it visible there (none for one in the cache). */
-  repoInSandbox(repo: string): {path: string; readOnly: Array<[string, string]>} {
-    if (isWithin(this.cacheDir, repo)) return {path: this.sandbox.inside(repo), readOnly: []}
-    return {path: SOURCE_REPO, readOnly: [[repo, SOURCE_REPO]]}
+  /** The work dir's part for what only the host makes and reads (a disk's pieces, firmware variables, a kernel to boot). */
+  hostWorkDirectory(): Promise<string> {
+    return this.hostDirectory(path.join(this.workDir, 'host'))
+  }
+
+  /** A directory the sandbox writes, made by the host: owned by the build namespace's root. */
+  ownedDirectory(directory: string): Promise<string> {
+    return makeOwnedDirectory(directory, this.sandboxOwner)
+  }
+
+  /** A repo as a job in the sandbox names it, and the bind or grant that makes it visible there, read-only. */
+  repoInSandbox(repo: string): {path: string; readOnly: Array<[string, string]>; grant: CacheGrant} {
+    if (isWithin(this.cacheDir, repo)) return {path: this.sandbox.inside(repo), readOnly: [], grant: {read: [repo]}}
+    return {path: SOURCE_REPO, readOnly: [[repo, SOURCE_REPO]], grant: {}}
   }
 
   /** Work dirs whose command is gone (killed, say): a compose's is hundreds of MB. */
@@ -127,7 +141,7 @@ export class Workspace {
 
   /** Remove a directory the sandbox wrote, from inside it (its files belong to the build namespace). */
   async removeTree(directory: string): Promise<void> {
-    await this.sandbox.run(['rm', '-rf', '--one-file-system', this.sandbox.inside(directory)], {log: this.log, label: 'rm of a work dir'}).catch(() => undefined)
+    await this.sandbox.run(['rm', '-rf', '--one-file-system', this.sandbox.inside(directory)], {log: this.log, label: `rm of ${path.basename(directory)}`, grant: {write: [path.dirname(directory)]}}).catch(() => undefined)
     await rm(directory, {recursive: true, force: true})
   }
 

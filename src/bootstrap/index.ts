@@ -6,6 +6,7 @@ import {LOCK_PREFERENCES, lockDifferences, lockPreferences, type Lockfile} from 
 import type {PackageFile} from '../archive/packages.js'
 import {archiveDirectory, type ReleaseState} from '../archive/releases.js'
 import {AptOstreeError, ExitCode, formatLocation, ToolError} from '../errors.js'
+import {makeOwnedDirectory} from '../fs.js'
 import {SANDBOX_PATH, type Sandbox} from '../sandbox/bwrap.js'
 import {DEB_READERS, NATIVE_DIR, prepareNativePrograms} from '../sandbox/native-programs.js'
 import {mmdebstrapCommand, parseSimulation, simulateCommand, type PackageSelection, type SimulatedPackage} from '../tools/mmdebstrap.js'
@@ -21,6 +22,8 @@ export interface BootstrapInput {
   keyrings: Record<string, string>
   store: ArchiveStore
   sandbox: Sandbox
+  /** Who must own what the host makes for the sandbox to write (Workspace.sandboxOwner). */
+  sandboxOwner?: {uid: number; gid: number}
   sourceDateEpoch: number
   /** Its scratch directory (under the cache dir) holds the local archive and the sources and preferences files. */
   context: JobContext & {scratch: string}
@@ -44,6 +47,14 @@ interface Prepared {
   archive: string
   /** Host paths, all in one directory; the lock's are not kept in the tree. */
   preferences: Array<{file: string; keep: boolean}>
+  /**
+   * What mmdebstrap reads besides its target (host paths): the local
+   * archive, the sources and preferences, the keyrings. Package code sees
+   * what mmdebstrap sees (its chroot's /proc/1/root is mmdebstrap's view),
+   * so a bootstrap is granted these and its target, nothing else of the
+   * cache: no other tree, no record, no log.
+   */
+  reads: string[]
 }
 
 /**
@@ -57,7 +68,7 @@ async function prepare(input: BootstrapInput, target: string): Promise<Prepared>
   const archive = path.join(context.scratch, 'archive')
   await writeLocalArchive(archive, input.releases, indices, [], input.store)
   // mmdebstrap names the tree's sources file after this one (0000apt-ostree.sources): the upload of the kept one replaces it.
-  const sources = path.join(context.scratch, 'bootstrap', 'apt-ostree.sources')
+  const sources = path.join(bootstrapFiles(context.scratch), 'apt-ostree.sources')
   await mkdir(path.dirname(sources), {recursive: true})
   await writeFile(
     sources,
@@ -87,7 +98,19 @@ async function prepare(input: BootstrapInput, target: string): Promise<Prepared>
     recommends: resolved.treefile.recommends,
     dpkgOptions: dpkgFilters(resolved),
   }
-  return {selection, indices, archive, preferences}
+  const keyrings = Object.values(input.keyrings)
+  const reads = [archive, path.dirname(sources), ...(preferences.length > 0 ? [path.dirname(preferences[0].file)] : []), ...keyrings]
+  return {selection, indices, archive, preferences, reads}
+}
+
+/** The directory of the files mmdebstrap reads that the tool writes for it (sources). */
+function bootstrapFiles(scratch: string): string {
+  return path.join(scratch, 'bootstrap')
+}
+
+/** mmdebstrap's target, an empty directory the sandbox writes: granted to the job, so it must be there. */
+function emptyTarget(input: BootstrapInput, target: string): Promise<string> {
+  return makeOwnedDirectory(target, input.sandboxOwner)
 }
 
 /**
@@ -99,10 +122,12 @@ async function simulate(input: BootstrapInput, prepared: Prepared): Promise<Simu
   const lines: string[] = []
   const preferences = prepared.preferences.length > 0 ? input.sandbox.inside(path.dirname(prepared.preferences[0].file)) : undefined
   // mmdebstrap makes its target even when it only simulates: one of its own.
-  const selection = {...prepared.selection, target: input.sandbox.inside(path.join(input.context.scratch, 'simulated-root'))}
+  const target = await emptyTarget(input, path.join(input.context.scratch, 'simulated-root'))
+  const selection = {...prepared.selection, target: input.sandbox.inside(target)}
   await input.sandbox
     .run(simulateCommand(selection, preferences), {
       label: 'mmdebstrap --simulate',
+      grant: {write: [target], read: prepared.reads},
       log: input.context.log,
       signal: input.context.signal,
       setenv: {HOME: '/tmp', ...emulationEnvironment(input.resolved.arch)},
@@ -151,10 +176,11 @@ export async function bootstrap(input: BootstrapInput, target: string): Promise<
   const packages = await resolveDescribed(input, prepared)
   await storeDebs(packages, resolved, input.store, context)
   await writeLocalArchive(prepared.archive, input.releases, prepared.indices, packages, input.store)
-  const kept = path.join(context.scratch, 'apt-ostree.sources')
+  const kept = path.join(bootstrapFiles(context.scratch), 'kept.sources')
   await writeFile(kept, renderSources(resolved))
   const nativePrograms = await nativeDebReaders(input)
   try {
+    await emptyTarget(input, target)
     await input.sandbox.run(
       mmdebstrapCommand({
         ...prepared.selection,
@@ -165,6 +191,7 @@ export async function bootstrap(input: BootstrapInput, target: string): Promise<
       }),
       {
         label: 'mmdebstrap',
+        grant: {write: [target], read: [...prepared.reads, ...(nativePrograms ? [nativePrograms.directory] : [])]},
         log: context.log,
         signal: context.signal,
         onLine: (line) => context.progress(line),

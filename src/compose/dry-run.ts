@@ -29,7 +29,7 @@ export async function dryRun(resolved: ResolvedTreefile, warn: (message: string)
       const keyrings = copiedKeyrings(resolved, files)
       const releases = await fetchReleases(resolved, keyrings, context, {capture: archiveDir})
       const store = await ArchiveStore.of(workspace)
-      return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sourceDateEpoch: 0, context, lock})
+      return await resolvePackageSet({resolved, releases, keyrings, store, sandbox: workspace.sandbox, sandboxOwner: workspace.sandboxOwner, sourceDateEpoch: 0, context, lock})
     } catch (error) {
       throw workspace.interrupted(await keepLog(error, workspace))
     } finally {

@@ -33,7 +33,7 @@ async function contentRepo(repo: OstreeRepo, commit: string, workspace: Workspac
   const staging = await openStaging(workspace)
   if (!(await staging.host.hasWholeCommit(commit))) {
     const source = workspace.repoInSandbox(repo.path)
-    await staging.inside.pullLocal(source.path, commit, {log: workspace.log, signal: workspace.signal, readOnly: source.readOnly})
+    await staging.inside.pullLocal(source.path, commit, {log: workspace.log, signal: workspace.signal, readOnly: source.readOnly, grant: source.grant})
   }
   return staging.host
 }

@@ -109,8 +109,8 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
     }
   }
 
-  const digester = async (insideRoot: string): Promise<string> => (await runWorker<{digest: string}>({kind: 'digest', root: insideRoot}, sandbox, {log: workspace.log, signal: workspace.signal})).digest
-  const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), sandbox, digester)
+  const digester = async (tree: string): Promise<string> => (await runWorker<{digest: string}>({kind: 'digest', root: sandbox.inside(tree)}, sandbox, {log: workspace.log, signal: workspace.signal, grant: {read: [tree]}})).digest
+  const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), await workspace.hostDirectory(path.join(workspace.cacheDir, 'records')), sandbox, digester)
   // The package set apt resolved, when this compose bootstrapped (not when it reused a cached tree).
   let resolvedSet: ResolvedPackage[] | undefined
   const store = await ArchiveStore.of(workspace)
@@ -132,7 +132,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
         return
       }
       const keyrings = copiedKeyrings(options.resolved, files)
-      resolvedSet = await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sourceDateEpoch: planned.sourceDateEpoch, context: job, lock: options.lock}, root)
+      resolvedSet = await bootstrap({resolved: options.resolved, releases: planned.releases, keyrings, store, sandbox, sandboxOwner: workspace.sandboxOwner, sourceDateEpoch: planned.sourceDateEpoch, context: job, lock: options.lock}, root)
       progress('caching the bootstrapped tree')
       await cache.store(planned.bootstrapHash, root, job)
     }),
@@ -154,7 +154,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
   const relay = new StageRelay(reporter)
   let committed: TreeStagesResult
   try {
-    committed = await runWorker<TreeStagesResult>(job, sandbox, {log: workspace.log, signal: workspace.signal, onEvent: relay.onEvent})
+    committed = await runWorker<TreeStagesResult>(job, sandbox, {log: workspace.log, signal: workspace.signal, onEvent: relay.onEvent, grant: {write: [workspace.workDir, repos.staging.host.path]}})
     relay.finish()
   } catch (error) {
     relay.finish(error)
@@ -210,6 +210,7 @@ async function writeLockfile(file: string, options: CheckedOptions, planned: Pla
       keyrings: copiedKeyrings(options.resolved, files),
       store: await ArchiveStore.of(workspace),
       sandbox: workspace.sandbox,
+      sandboxOwner: workspace.sandboxOwner,
       sourceDateEpoch: planned.sourceDateEpoch,
       context: {...workspace.job(() => undefined, (message) => reporter.warn(message)), scratch: workspace.workDir},
       lock: options.lock,

@@ -120,7 +120,7 @@ export async function commitImage(reference: ImageReference, workspace: Workspac
   const rootfs = path.join(workspace.workDir, 'image-rootfs')
   const {sandbox} = workspace
   const job: ImportImageJob = {kind: 'import-image', name: formatImageReference(reference), layout: sandbox.inside(layout), rootfs: sandbox.inside(rootfs), repo: sandbox.inside(repo.path)}
-  const {commit} = await runWorker<{commit: string}>(job, sandbox, {...run, readOnly: binds})
+  const {commit} = await runWorker<{commit: string}>(job, sandbox, {...run, readOnly: binds, grant: {write: [workspace.workDir]}})
   await workspace.removeTree(rootfs)
   return {repo, commit}
 }

@@ -2,7 +2,7 @@ import {lstat, readlink} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
 import {isWithin} from '../fs.js'
-import {run, type RunOptions, type RunResult} from '../tools/exec.js'
+import {run, type CacheGrant, type RunOptions, type RunResult} from '../tools/exec.js'
 import {BINFMT_MISC} from './binfmt.js'
 import type {BuildNamespace} from './namespace.js'
 
@@ -12,10 +12,12 @@ export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 export const SANDBOX_PROCESSES = 1024
 
 /**
- * Where the sandbox finds what it works on. The cache directory (work
- * dirs, the staging repo, the caches) is bound here read-write, whatever
- * host path it has: the build namespace's root may not be able to reach the
- * host path itself (under root's 0700 home, say).
+ * Where the sandbox finds what it works on: the parts of the cache directory
+ * a job is granted (its work dir, a cached tree, the staging repo), each at
+ * its path below here, whatever host path it has (the build namespace's root
+ * may not be able to reach the host path itself, under root's 0700 home,
+ * say). Nothing else of the cache is there: no other build's tree, no
+ * record of a cached tree's digest, no log, no lock.
  */
 export const SANDBOX_CACHE = '/run/apt-ostree/cache'
 
@@ -142,6 +144,8 @@ export class HostSandbox implements Sandbox {
   }
 
   async run(command: string[], options: SandboxOptions = {}): Promise<RunResult> {
+    const granted = this.grantArgs(options.grant ?? {})
+    await this.checkGranted([...(options.grant?.write ?? []), ...(options.grant?.read ?? [])])
     const descriptors = this.namespace.openDescriptors()
     const fds = descriptors.setup === undefined ? [descriptors.run] : [descriptors.setup, descriptors.run]
     const [setupFd, runFd] = descriptors.setup === undefined ? [undefined, 3] : [3, 4]
@@ -158,9 +162,7 @@ export class HostSandbox implements Sandbox {
         '--perms', '1777', '--tmpfs', '/var/tmp',
         '--perms', '0700', '--tmpfs', '/root',
         '--perms', '0755', '--tmpfs', '/run',
-        // bwrap makes a bind's missing parents 0700, which the build namespace's root could not enter.
-        '--perms', '0755', '--dir', path.posix.dirname(SANDBOX_CACHE),
-        '--bind', this.cacheDir, SANDBOX_CACHE,
+        ...granted,
         ...(options.readOnly ?? []).flatMap(([from, to]) => ['--ro-bind', from, to]),
         ...(options.hostBinfmt ? ['--ro-bind', BINFMT_MISC, HOST_BINFMT] : []),
         // The root itself (bwrap's tmpfs holding the mount points) read-only too.
@@ -187,9 +189,58 @@ export class HostSandbox implements Sandbox {
     }
   }
 
-  /** ROOT, and the sources of its binds, are paths inside (under SANDBOX_CACHE). */
+  /**
+   * ROOT, and the sources of its binds, are paths inside (under
+   * SANDBOX_CACHE): the job is granted exactly those, and the tree's code
+   * sees only them.
+   */
   runInTree(root: string, command: string[], options: TreeSandboxOptions = {}): Promise<RunResult> {
-    return this.run(treeCommand(root, command, options), {label: `${command[0]} in the tree`, ...options})
+    const host = (inside: string): string[] => (isWithin(SANDBOX_CACHE, inside) ? [path.join(this.cacheDir, path.posix.relative(SANDBOX_CACHE, inside))] : [])
+    const grant = {
+      write: [...host(root), ...(options.treeBinds ?? []).flatMap(([from]) => host(from)), ...(options.grant?.write ?? [])],
+      read: [...(options.treeReadOnly ?? []).flatMap(([from]) => host(from)), ...(options.grant?.read ?? [])],
+    }
+    return this.run(treeCommand(root, command, options), {label: `${command[0]} in the tree`, ...options, grant})
+  }
+
+  /**
+   * A grant is a path the tool made, never one a tree chose: every
+   * component of it below the cache dir must be what it is, not a link
+   * (bwrap would follow one to wherever it leads, on the host).
+   */
+  private async checkGranted(files: string[]): Promise<void> {
+    for (const file of files) {
+      const parts = path.relative(this.cacheDir, file).split(path.sep).filter(Boolean)
+      for (let index = 1; index <= parts.length; index++) {
+        const component = path.join(this.cacheDir, ...parts.slice(0, index))
+        if ((await lstat(component).catch(() => undefined))?.isSymbolicLink()) throw new AptOstreeError(`${component}: is a symbolic link where the tool made a directory or file of its own; refused`)
+      }
+    }
+  }
+
+  /**
+   * bwrap arguments binding each granted part of the cache dir at its path
+   * inside, outer ones first so that a read-only part of a writable one
+   * stays read-only; the directories on the way are made 0755 (bwrap makes
+   * a bind's missing parents 0700, which the build namespace's root could
+   * not enter), except inside a bind, where they are the host's own.
+   */
+  private grantArgs(grant: CacheGrant): string[] {
+    const binds = [...(grant.write ?? []).map((file) => ({file, flag: '--bind'})), ...(grant.read ?? []).map((file) => ({file, flag: '--ro-bind'}))]
+      .map(({file, flag}) => ({inside: this.inside(file), file, flag}))
+      .sort((a, b) => a.inside.split('/').length - b.inside.split('/').length)
+    // The tool and node are bound below it too (sandbox/worker.ts).
+    const directories = new Set([path.posix.dirname(SANDBOX_CACHE)])
+    const args: string[] = []
+    for (const bind of binds) {
+      for (let parent = path.posix.dirname(bind.inside); !directories.has(parent); parent = path.posix.dirname(parent)) {
+        if (binds.some((other) => isWithin(other.inside, parent))) break
+        directories.add(parent)
+      }
+    }
+    for (const directory of [...directories].sort()) args.push('--perms', '0755', '--dir', directory)
+    for (const bind of binds) args.push(bind.flag, bind.file, bind.inside)
+    return args
   }
 }
 

@@ -19,7 +19,7 @@ function workerCommand(): {toolRoot: string; command: string[]} {
   return {toolRoot, command: [NODE, ...(fromSources ? ['--import', `${TOOL}/node_modules/tsx/dist/loader.mjs`] : []), script]}
 }
 
-export interface WorkerOptions extends Pick<RunOptions, 'log' | 'signal'> {
+export interface WorkerOptions extends Pick<RunOptions, 'log' | 'signal' | 'grant'> {
   /** Host paths the job needs, bound read-only: `host path -> path inside`. */
   readOnly?: Array<[string, string]>
   /** Each stage, progress line and warning the worker reports. */
@@ -41,6 +41,7 @@ export async function runWorker<Result>(job: object, sandbox: Sandbox, options: 
       input: JSON.stringify(job),
       log: options.log,
       signal: options.signal,
+      grant: options.grant,
       readOnly: [[toolRoot, TOOL], [process.execPath, NODE], ...(options.readOnly ?? [])],
       onLine: (line) => {
         const event = parseEvent(line)

@@ -35,9 +35,9 @@ export async function sfdisk(disk: string, script: string, options: RunOptions):
   await run('sfdisk', ['--quiet', disk], {label: 'sfdisk', input: script, ...options})
 }
 
-/** Copy IMAGE into DISK at OFFSET MiB, keeping holes (dd conv=sparse). */
-export async function ddInto(image: string, disk: string, offsetMiB: number, options: RunOptions): Promise<void> {
-  await run('dd', [`if=${image}`, `of=${disk}`, 'bs=1M', `seek=${offsetMiB}`, 'conv=notrunc,sparse', 'status=none'], {label: 'dd', ...options})
+/** Copy the open IMAGE (a descriptor, which dd gets as its fd 3) into DISK at OFFSET MiB, keeping holes (dd conv=sparse). */
+export async function ddInto(image: {fd: number}, disk: string, offsetMiB: number, options: RunOptions): Promise<void> {
+  await run('dd', ['if=/dev/fd/3', `of=${disk}`, 'bs=1M', `seek=${offsetMiB}`, 'conv=notrunc,sparse', 'status=none'], {label: 'dd', ...options, passFds: [image.fd]})
 }
 
 /** A raw disk as qcow2 (compressed clusters left out: qemu boots it faster). */

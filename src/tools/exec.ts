@@ -82,6 +82,18 @@ export interface RunOptions {
   passFds?: number[]
   /** For a runner that is a sandbox: host paths the command needs, bound read-only (`host path -> path inside`). */
   readOnly?: Array<[string, string]>
+  /**
+   * For a runner that is a sandbox: the parts of the cache dir the command
+   * sees (host paths), each bound at its path inside; nothing else of the
+   * cache dir is there.
+   */
+  grant?: CacheGrant
+}
+
+/** Host paths under the cache dir a sandboxed command may write, and those it may only read. */
+export interface CacheGrant {
+  write?: string[]
+  read?: string[]
 }
 
 export interface RunResult {

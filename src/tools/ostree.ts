@@ -11,7 +11,8 @@ export class OstreeRepo {
    * The repo at PATH (on the host). With VIA, ostree runs through VIA's
    * runner, where the repo is at VIA's path: a repo the sandbox writes (the
    * staging repo) is changed only from inside it, so every file in it has
-   * the owners it expects; the host reads it where it is.
+   * the owners it expects; the host reads it where it is. Such a job is
+   * granted the repo (and what OPTIONS grant besides).
    */
   constructor(
     readonly path: string,
@@ -20,7 +21,7 @@ export class OstreeRepo {
 
   private ostree(args: string[], options: RunOptions = {}): Promise<{stdout: string}> {
     const labelled = {label: `ostree ${args[0]}`, ...options}
-    if (this.via) return this.via.runner.run(['ostree', ...args, `--repo=${this.via.path}`], labelled)
+    if (this.via) return this.via.runner.run(['ostree', ...args, `--repo=${this.via.path}`], {...labelled, grant: {...options.grant, write: [this.path, ...(options.grant?.write ?? [])]}})
     return run('ostree', [...args, `--repo=${this.path}`], labelled)
   }
 

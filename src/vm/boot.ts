@@ -4,9 +4,10 @@ import {architectureNamed, bootModel, hostArchitecture, type Architecture} from 
 import {Workspace} from '../workspace.js'
 import {AptOstreeError} from '../errors.js'
 import {pathExists} from '../fs.js'
-import {deployCommit} from './deploy.js'
+import {bootRelative, deployCommit} from './deploy.js'
 import {addToDeploymentEtc, bootReport, bootReportFiles, targetName} from './guest-report.js'
-import {makeRootImage, ROOT_LABEL} from './disk.js'
+import {imagePath, makeRootImage, ROOT_LABEL} from './disk.js'
+import {copyConfined} from '../sandbox/confined-open.js'
 import {chooseAccelerator, firmwareVars, qemuCommand, type BootMethod} from './qemu.js'
 import {resolveSource, type DeploySource} from './source.js'
 import {bootRetryingOnce, type BootReport} from './watch.js'
@@ -51,7 +52,6 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
   if (options.target !== undefined) targetName(options.target, '--target')
   if ('disk' in source && !(await pathExists(source.disk))) throw new AptOstreeError(`${source.disk}: no such disk image`)
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'vm-boot')
-  const run = {log: workspace.log, signal: workspace.signal}
   const consoleLog = workspace.log.path.replace(/\.log$/, '-console.log')
   const progress = options.progress ?? (() => undefined)
   try {
@@ -61,9 +61,10 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
     let target = options.target
     // A disk says nothing of its architecture: it is the host's unless the caller says.
     let arch: Architecture = ('disk' in source && source.architecture) || hostArchitecture()
+    const host = await workspace.hostWorkDirectory()
     if ('disk' in source) {
       disk = path.resolve(source.disk)
-      const vars = path.join(workspace.workDir, 'firmware-vars.fd')
+      const vars = path.join(host, 'firmware-vars.fd')
       await firmwareVars(bootModel(arch), vars)
       method = {kind: 'uefi', vars}
     } else {
@@ -75,10 +76,13 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       const deployment = await deployCommit({repo: resolved.repo.path, commit: commit!, origin: resolved.origin, kargs: [`root=LABEL=${ROOT_LABEL}`, 'rw']}, workspace)
       await addToDeploymentEtc(deployment, bootReportFiles(target), workspace)
       progress('making the disk image')
-      disk = path.join(workspace.workDir, 'root.img')
-      await makeRootImage(deployment.sysroot, disk, workspace.sandbox, run)
+      disk = await imagePath(await makeRootImage(deployment.sysroot, workspace))
+      // The kernel and initramfs the entry names, copied out of the sysroot through the confined resolver: QEMU gets the host's copies.
       const bootDir = path.join(deployment.sysroot, 'boot')
-      method = {kind: 'kernel', kernel: path.join(bootDir, deployment.entry.linux), initrd: path.join(bootDir, deployment.entry.initrd), append: deployment.entry.options}
+      const [kernel, initrd] = [path.join(host, 'kernel'), path.join(host, 'initrd')]
+      await copyConfined(bootDir, bootRelative(deployment.entry.linux), kernel, "the boot entry's kernel")
+      await copyConfined(bootDir, bootRelative(deployment.entry.initrd), initrd, "the boot entry's initramfs")
+      method = {kind: 'kernel', kernel, initrd, append: deployment.entry.options}
       progress(`booting ${deployment.entry.title}`)
     }
     target ??= DEFAULT_TARGET

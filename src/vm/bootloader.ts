@@ -28,7 +28,9 @@ export function grubConfig(rootLabel: string): string {
  * The EFI loader of a disk: GRUB built by the target's own grub-mkimage
  * from the target's modules (the treefile's grub-efi-*-bin), run in the
  * sandbox with TOOLS (the deployment's /usr) as its root, so the loader is
- * the distribution's and changes with it. OUTPUT is in the cache directory.
+ * the distribution's and changes with it. OUTPUT's directory (in the cache
+ * dir) is the job's own and the only one it writes: whatever the target's
+ * program leaves there is read back through the confined resolver.
  */
 export async function makeGrubLoader(input: {tools: string; boot: BootModel; rootLabel: string; output: string; sandbox: Sandbox; run: RunOptions}): Promise<void> {
   const {sandbox, boot} = input

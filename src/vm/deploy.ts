@@ -1,6 +1,8 @@
-import {readdir, readFile, symlink} from 'node:fs/promises'
+import {readlink, symlink} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
+import {confinedParts, listConfined, readConfined} from '../sandbox/confined-open.js'
+import {quoted} from '../text.js'
 import type {Workspace} from '../workspace.js'
 
 /** The boot entry ostree wrote (BLS), paths relative to the sysroot's /boot. */
@@ -56,8 +58,8 @@ export async function deployCommit(input: DeployInput, workspace: Workspace): Pr
   const stateroot = input.stateroot ?? 'debian'
   const toolRoot = await workspace.ownedDirectory(path.join(workspace.workDir, 'target-root'))
   const sysroot = await workspace.ownedDirectory(path.join(workspace.workDir, 'sysroot'))
-  const {path: repo, readOnly} = workspace.repoInSandbox(input.repo)
-  await sandbox.run(['ostree', `--repo=${repo}`, 'checkout', '--subpath=/usr', input.commit, sandbox.inside(path.join(toolRoot, 'usr'))], {label: "ostree checkout of the target's /usr", ...run, readOnly})
+  const {path: repo, readOnly, grant} = workspace.repoInSandbox(input.repo)
+  await sandbox.run(['ostree', `--repo=${repo}`, 'checkout', '--subpath=/usr', input.commit, sandbox.inside(path.join(toolRoot, 'usr'))], {label: "ostree checkout of the target's /usr", ...run, readOnly, grant: {...grant, write: [toolRoot]}})
   for (const [link, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']]) await symlink(target, path.join(toolRoot, link))
   const inTarget = (command: string[], label: string): Promise<unknown> =>
     sandbox.runInTree(sandbox.inside(toolRoot), command, {
@@ -78,19 +80,41 @@ export async function deployCommit(input: DeployInput, workspace: Workspace): Pr
   const origin = input.origin ?? input.commit
   if (origin !== input.commit) await targetOstree(['refs', '--repo=/sysroot/ostree/repo', `--create=${origin}`, input.commit])
   await targetOstree(['admin', 'deploy', '--sysroot=/sysroot', `--os=${stateroot}`, ...input.kargs.map((karg) => `--karg=${karg}`), origin])
-  const deployments = path.join(sysroot, 'ostree/deploy', stateroot, 'deploy')
-  const [deployed] = (await readdir(deployments)).filter((name) => !name.endsWith('.origin'))
-  return {sysroot, root: path.join(deployments, deployed), tools: toolRoot, entry: await readBootEntry(sysroot)}
+  const deployments = `ostree/deploy/${stateroot}/deploy`
+  // CHECKSUM.SERIAL, as ostree names a deployment: checked as data, since the target's ostree wrote the directory.
+  const deployed = (await listConfined(sysroot, deployments, 'deployments')).find((name) => /^[0-9a-f]{64}\.\d+$/.test(name))
+  if (!deployed) throw new AptOstreeError(`the target's ostree left no deployment in ${path.join(sysroot, deployments)}`)
+  return {sysroot, root: path.join(sysroot, deployments, deployed), tools: toolRoot, entry: await readBootEntry(sysroot)}
 }
 
-/** The newest BLS entry ostree wrote under boot/loader/entries. */
+/** ostree's link /boot/loader -> loader.0 or loader.1, which it swaps at each deploy. */
+const LOADER = /^loader\.[01]$/
+
+/**
+ * The newest BLS entry ostree wrote under boot/loader/entries. The target's
+ * ostree wrote all of it: the loader link is read as data (never followed),
+ * the directory and the entry are opened through the confined resolver, and
+ * the kernel and initramfs paths are checked as paths below /boot.
+ */
 export async function readBootEntry(sysroot: string): Promise<BootEntry> {
-  const directory = path.join(sysroot, 'boot/loader/entries')
-  const entries = (await readdir(directory).catch(() => [] as string[])).filter((name) => name.endsWith('.conf')).sort()
-  if (entries.length === 0) throw new AptOstreeError(`ostree wrote no boot entry in ${directory}`)
-  const text = await readFile(path.join(directory, entries.at(-1)!), 'utf8')
+  const boot = path.join(sysroot, 'boot')
+  const loader = await readlink(path.join(boot, 'loader')).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EINVAL') return 'loader'
+    throw new AptOstreeError(`ostree wrote no boot loader directory in ${boot}`)
+  })
+  if (loader !== 'loader' && !LOADER.test(loader)) throw new AptOstreeError(`${boot}/loader: leads to ${quoted(loader)}, not to loader.0 or loader.1; refused`)
+  const directory = `${loader}/entries`
+  const entries = (await listConfined(boot, directory, 'boot entries').catch(() => [] as string[])).filter((name) => name.endsWith('.conf'))
+  if (entries.length === 0) throw new AptOstreeError(`ostree wrote no boot entry in ${path.join(boot, directory)}`)
+  const text = (await readConfined(boot, `${directory}/${entries.at(-1)!}`, 'boot entry')).toString('utf8')
   const field = (key: string): string => new RegExp(`^${key}\\s+(.*)$`, 'm').exec(text)?.[1]?.trim() ?? ''
   const entry = {title: field('title'), linux: field('linux'), initrd: field('initrd'), options: field('options')}
-  if (!entry.linux || !entry.initrd) throw new AptOstreeError(`boot entry ${entries.at(-1)} has no kernel or initramfs line`)
+  if (!entry.linux || !entry.initrd) throw new AptOstreeError(`boot entry ${quoted(entries.at(-1)!)} has no kernel or initramfs line`)
+  for (const file of [entry.linux, entry.initrd]) confinedParts(bootRelative(file), 'the boot entry\'s kernel or initramfs')
   return entry
+}
+
+/** A boot entry's path (`/ostree/debian-.../vmlinuz-...`, as the boot loader reads the /boot file system) relative to /boot. */
+export function bootRelative(file: string): string {
+  return file.replace(/^\/+/, '')
 }

@@ -45,7 +45,7 @@ export interface DiskSpec {
   /** Kernel arguments beyond the root, console and systemd.gpt_auto=0 ones. */
   kargs: string[]
   sizeMiB?: number
-  /** The raw disk to write (in the work dir or beside the output). */
+  /** The raw disk to write (beside the output, or in a host directory of the work dir: never where the sandbox writes). */
   raw: string
   progress: (line: string) => void
   /** Runs on the deployment before its file system is made: vm upgrade's check goes into its /etc. */
@@ -60,7 +60,6 @@ export interface DiskSpec {
  * reads: what ostree deploys there later boots, and so does a rollback.
  */
 export async function buildDisk(spec: DiskSpec, workspace: Workspace): Promise<{commit: string; origin: string; arch: Architecture; sizeMiB: number}> {
-  const run = {log: workspace.log, signal: workspace.signal}
   const {repo, commit, origin, architecture} = await resolveSource(spec.source, workspace, spec.progress)
   const arch = architectureNamed(architecture)
   const boot = bootModel(arch)
@@ -68,7 +67,7 @@ export async function buildDisk(spec: DiskSpec, workspace: Workspace): Promise<{
   const deployment = await deployCommit({repo: repo.path, commit, origin, kargs: [...diskKargs(boot), ...spec.kargs]}, workspace)
   await spec.beforeImage?.(deployment)
   spec.progress('making the EFI and root partitions')
-  const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, tools: deployment.tools, boot, disk: spec.raw, workDir: workspace.workDir, sizeMiB: spec.sizeMiB, sandbox: workspace.sandbox, run})
+  const sizeMiB = await makeUefiDisk({sysroot: deployment.sysroot, tools: deployment.tools, boot, disk: spec.raw, sizeMiB: spec.sizeMiB, workspace})
   return {commit, origin, arch, sizeMiB}
 }
 
@@ -80,7 +79,7 @@ export async function makeDiskImage(options: DiskImageOptions): Promise<DiskImag
   const partial = `${output}.apt-ostree-${process.pid}.partial`
   try {
     await mkdir(path.dirname(output), {recursive: true})
-    const raw = options.format === 'raw' ? partial : path.join(workspace.workDir, 'disk.raw')
+    const raw = options.format === 'raw' ? partial : path.join(await workspace.hostWorkDirectory(), 'disk.raw')
     const {commit, sizeMiB} = await buildDisk({source: options.source, kargs: options.kargs, sizeMiB: options.sizeMiB, raw, progress: options.progress}, workspace)
     if (options.format === 'qcow2') {
       options.progress('converting to qcow2')

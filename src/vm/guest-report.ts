@@ -75,7 +75,7 @@ export async function addToDeploymentEtc(deployment: Deployment, files: GuestFil
     else await writeFile(path.join(staged, file.path), file.content!, {mode: 0o644})
   }
   const {sandbox} = workspace
-  await sandbox.run(['cp', '-r', '--no-preserve=ownership', `${sandbox.inside(staged)}/.`, sandbox.inside(path.join(deployment.root, 'etc'))], {label: 'the test units into /etc', log: workspace.log, signal: workspace.signal})
+  await sandbox.run(['cp', '-r', '--no-preserve=ownership', `${sandbox.inside(staged)}/.`, sandbox.inside(path.join(deployment.root, 'etc'))], {label: 'the test units into /etc', log: workspace.log, signal: workspace.signal, grant: {read: [staged], write: [deployment.sysroot]}})
   // Its files are the host's: the sandbox, which removes the work dir, could not.
   await rm(staged, {recursive: true, force: true})
 }

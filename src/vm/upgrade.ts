@@ -104,7 +104,8 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
   const workspace = await Workspace.open(path.resolve(options.cacheDir), 'vm-upgrade')
   const {progress} = options
   try {
-    const disk = path.join(workspace.workDir, 'disk.raw')
+    const host = await workspace.hostWorkDirectory()
+    const disk = path.join(host, 'disk.raw')
     const built = await buildDisk(
       {
         source: {repo: repo.path, ref: fromCommit},
@@ -117,10 +118,10 @@ export async function checkUpgrade(options: UpgradeOptions): Promise<UpgradeRepo
     )
     if (!built.origin.includes(':')) throw new UsageError(`--from ${options.from}: its treefile names no remote ("remote:"), so a machine deployed from it cannot find an update`)
     progress(`making the update disk from ${options.repo}`)
-    const updates = path.join(workspace.workDir, 'updates.img')
+    const updates = path.join(host, 'updates.img')
     await updatesDisk(repo.path, updates, workspace)
     const model = bootModel(built.arch)
-    const vars = path.join(workspace.workDir, 'firmware-vars.fd')
+    const vars = path.join(host, 'firmware-vars.fd')
     await firmwareVars(model, vars)
     const chosen = await chooseAccelerator(built.arch, workspace.signal)
     progress(chosen.reason)

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
-import {SANDBOX_PROCESSES} from '../../src/sandbox/bwrap.js'
+import {SANDBOX_CACHE, SANDBOX_PROCESSES} from '../../src/sandbox/bwrap.js'
 import {repoRoot, runCli, STACK_FRAME, type CliResult} from '../helpers/cli.js'
 import {writeLocalArchive} from '../helpers/local-archive.js'
 import {fsckProblems, RepoReader} from '../helpers/ostree.js'
@@ -58,6 +58,10 @@ try sysctl-overcommit sh -c 'echo 2 > /proc/sys/vm/overcommit_memory'
 try hostname sh -c 'echo apt-ostree-hostile > /proc/sys/kernel/hostname'
 try network perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(PeerAddr => "151.101.2.132:80", Timeout => 5) ? 0 : 1)'
 try block-device sh -c 'mknod /tmp/sda b 8 0 && head -c 1 /tmp/sda'
+# The cache as mmdebstrap's view shows it: its logs, its other trees and their records.
+try read-cache-logs sh -c 'ls /proc/1/root${SANDBOX_CACHE}/logs | grep .'
+try write-cached-trees sh -c 'touch /proc/1/root${SANDBOX_CACHE}/rootfs/planted'
+try write-records sh -c 'touch /proc/1/root${SANDBOX_CACHE}/records/planted'
 # Fork until refused; count, then stop them all.
 perl -e 'my @children; for (1..4000) { my $pid = fork; last unless defined $pid; if ($pid == 0) { sleep 300; exit 0 } push @children, $pid } print scalar(@children), "\\n"; kill "KILL", @children; waitpid($_, 0) for @children' > $out/forks
 id -u > $out/uid
@@ -133,7 +137,7 @@ describe('a hostile package and treefile', () => {
 
   test('the postinst ran as root of the tree, could not reach the host, the network or a disk, and its forks were bounded', async () => {
     expect(await tree.cat(`${out}/uid`)).toBe('0\n')
-    for (const probe of ['write-host-path', 'write-through-proc', 'read-shadow', 'remount-usr', 'bind-root', 'sysctl-printk', 'sysctl-core-pattern', 'sysctl-overcommit', 'network', 'block-device']) {
+    for (const probe of ['write-host-path', 'write-through-proc', 'read-shadow', 'remount-usr', 'bind-root', 'sysctl-printk', 'sysctl-core-pattern', 'sysctl-overcommit', 'network', 'block-device', 'read-cache-logs', 'write-cached-trees', 'write-records']) {
       expect(`${probe}: ${await tree.cat(`${out}/${probe}`)}`).toBe(`${probe}: no\n`)
     }
     const forks = Number(await tree.cat(`${out}/forks`))
@@ -189,5 +193,74 @@ describe('caches that cannot lie', () => {
     expect((await rebuilt.stat('/usr/bin/ls'))?.mode).toMatch(/^-/)
     expect(await fsckProblems(fresh)).toBeUndefined()
     expect(await fsckProblems(path.join(cacheDir, 'staging-repo'))).toBeUndefined()
+  })
+})
+
+// The target's own programs run when a commit is deployed or made a disk
+// (its ostree, its grub-mkimage): a commit whose programs are scripts that
+// attack the host-side steps after them. The commits are the first
+// compose's, with the programs overlaid (ostree commit --tree=ref --tree=dir).
+const HOSTILE_GRUB_MKIMAGE = `#!/bin/sh
+# The loader as a link to a host file, and links where the host's later steps might look.
+ln -s ${hostSecret} /out/BOOTX64.EFI
+ln -s ${hostVictim} /out/esp.img
+ln -s /dev/vda /out/root.img
+exit 0
+`
+
+// The real ostree deploys; then the entry's kernel is made a path out of /boot.
+const HOSTILE_OSTREE = `#!/bin/sh
+/usr/bin/ostree.real "$@" || exit $?
+case "$*" in *"admin deploy"*)
+  for entry in /sysroot/boot/loader/entries/*.conf; do sed -i 's|^linux .*|linux /../../../../../../../..${hostSecret}|' "$entry"; done ;;
+esac
+`
+
+async function hostileCommit(branch: string, files: Record<string, string | Uint8Array>): Promise<void> {
+  const overlay = path.join(work, `${branch.replaceAll('/', '-')}-overlay`)
+  for (const [file, content] of Object.entries(files)) {
+    const target = path.join(overlay, file)
+    await execa('mkdir', ['-p', path.dirname(target)])
+    await writeFile(target, content, {mode: 0o755})
+  }
+  await execa('ostree', [`--repo=${repo}`, 'commit', `--branch=${branch}`, '--bootable', `--tree=ref=${ref}`, `--tree=dir=${overlay}`, '--owner-uid=0', '--owner-gid=0', '--no-bindings'])
+  rmSync(overlay, {recursive: true, force: true})
+}
+
+describe("a tree's hostile ostree and grub-mkimage", () => {
+  const grubBranch = 'test/13/amd64/hostile-grub'
+  const ostreeBranch = 'test/13/amd64/hostile-ostree'
+
+  beforeAll(async () => {
+    await hostileCommit(grubBranch, {'usr/bin/grub-mkimage': HOSTILE_GRUB_MKIMAGE})
+    const realOstree = (await execa('ostree', [`--repo=${repo}`, 'cat', ref, '/usr/bin/ostree'], {encoding: 'buffer'})).stdout
+    await hostileCommit(ostreeBranch, {'usr/bin/ostree': HOSTILE_OSTREE, 'usr/bin/ostree.real': realOstree})
+  })
+
+  test('compose disk-image: the links grub-mkimage left are refused; no host file is read or written, no disk is made', async () => {
+    const disk = path.join(work, 'hostile.raw')
+    const result = await runCli(['compose', 'disk-image', '--repo', repo, grubBranch, '-o', disk, '--cachedir', cacheDir])
+    expect(result.stderr).not.toMatch(STACK_FRAME)
+    expect(result.exitCode, result.stderr.slice(-3000)).toBe(1)
+    expect(result.stderr).toContain('the target\'s grub-mkimage output "BOOTX64.EFI": a symbolic link on the way; refused')
+    expect(existsSync(disk)).toBe(false)
+    expect(await hostState()).toEqual(before)
+  })
+
+  test('vm boot, vm upgrade and compose disk-image: a boot entry whose kernel leads out of /boot is refused before anything reads it', async () => {
+    const refused = /the boot entry's kernel or initramfs "(?:\.\.\/)+.*host-secret": not a path below its directory; refused/
+    const boot = await runCli(['vm', 'boot', '--repo', repo, ostreeBranch, '--cachedir', cacheDir, '--keep'])
+    const upgrade = await runCli(['vm', 'upgrade', '--repo', repo, '--from', ostreeBranch, ref, '--cachedir', cacheDir])
+    const disk = await runCli(['compose', 'disk-image', '--repo', repo, ostreeBranch, '-o', path.join(work, 'hostile-ostree.raw'), '--cachedir', cacheDir])
+    for (const result of [boot, upgrade, disk]) {
+      expect(result.stderr).not.toMatch(STACK_FRAME)
+      expect(result.exitCode, result.stderr.slice(-3000)).toBe(1)
+      expect(result.stderr).toMatch(refused)
+    }
+    // Nothing was kept: QEMU never started, no copy of the secret anywhere in the cache.
+    expect(existsSync(path.join(cacheDir, 'vm'))).toBe(false)
+    const copies = await execa('grep', ['-rlF', 'host secret', cacheDir], {reject: false})
+    expect(copies.stdout.split('\n').filter((file) => file && !file.includes('/logs/'))).toEqual([])
+    expect(await hostState()).toEqual(before)
   })
 })
