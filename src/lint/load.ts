@@ -4,9 +4,9 @@ import {lstat, readdir, readFile, readlink, realpath, stat} from 'node:fs/promis
 import path from 'node:path'
 import type {Architecture} from '../arch.js'
 import {UsageError} from '../errors.js'
-import {blobName, indexArchitectures, requireFile, selectManifest, withImageLayout, type ImageLayout} from '../oci/read.js'
+import {indexArchitectures, selectManifest, withBlob, withImageLayout, type ImageLayout} from '../oci/read.js'
 import {parseImageReference, type ImageReference} from '../oci/reference.js'
-import {LayeredTree} from '../oci/apply.js'
+import {LayeredTree, type LayerReader} from '../oci/apply.js'
 import {isLintInput} from './rules/index.js'
 import type {RootKind} from './rule.js'
 import type {FileTree, FileTreeEntry} from '../file-tree.js'
@@ -61,10 +61,10 @@ export async function treeFromDirectory(directory: string): Promise<FileTree> {
 
 async function treeFromLayout(layout: ImageLayout, tag: string, architecture?: Architecture): Promise<FileTree> {
   const {layers} = (await selectManifest(layout, tag, architecture)).manifest
-  const blobs = await Promise.all(layers.map(async (layer) => ({...(await requireFile(layout, blobName(layout, layer.digest))), label: `${layout.label}: layer ${layer.digest}`})))
+  const read: LayerReader = (index, use) => withBlob(layout, 'layer', layers[index], use)
   const tree = new LayeredTree(isLintInput)
-  for (const [index, blob] of blobs.entries()) await tree.applyLayer(index, blob)
-  await tree.fillKeptFiles(blobs)
+  for (const index of layers.keys()) await read(index, (blob) => tree.applyLayer(index, blob))
+  await tree.fillKeptFiles(read)
   return tree.tree
 }
 

@@ -1,12 +1,11 @@
 import {isUtf8} from 'node:buffer'
-import {createReadStream} from 'node:fs'
-import {open} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {createGunzip} from 'node:zlib'
 import tar from 'tar-stream'
 import {AptOstreeError} from '../errors.js'
-import type {BlobRange} from './read.js'
+import {quoted} from '../text.js'
+import type {OpenBlob} from './read.js'
 import {zstdDecompressor, zstdError} from '../tools/zstd.js'
 import {resolvePath} from '../file-tree.js'
 import type {FileTree, FileTreeEntry} from '../file-tree.js'
@@ -26,19 +25,9 @@ const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
 const WHITEOUT = '.wh.'
 const OPAQUE_WHITEOUT = '.wh..wh..opq'
 
-async function magicOf(blob: BlobRange): Promise<Buffer> {
-  const handle = await open(blob.file)
-  try {
-    const {buffer, bytesRead} = await handle.read(Buffer.alloc(4), 0, 4, blob.start)
-    return buffer.subarray(0, bytesRead)
-  } finally {
-    await handle.close()
-  }
-}
-
 /** gunzip, `zstd -dc` (Node 20 has no zstd), or nothing for a plain tar. */
-async function decompressorFor(blob: BlobRange): Promise<NodeJS.ReadWriteStream[]> {
-  const magic = await magicOf(blob)
+async function decompressorFor(blob: OpenBlob): Promise<NodeJS.ReadWriteStream[]> {
+  const magic = await blob.head(ZSTD_MAGIC.length)
   if (magic.subarray(0, 2).equals(GZIP_MAGIC)) return [createGunzip()]
   if (magic.equals(ZSTD_MAGIC)) return [zstdDecompressor()]
   return []
@@ -51,7 +40,7 @@ type EntryContent = tar.Extract extends AsyncIterable<infer Source> ? Source : n
 const paxOf = (header: tar.Header): {path?: string; linkpath?: string} => (header.pax ?? {}) as {path?: string; linkpath?: string}
 
 /** A decompression or tar error as one line naming the blob. */
-function layerError(blob: BlobRange, error: unknown): AptOstreeError {
+function layerError(blob: OpenBlob, error: unknown): AptOstreeError {
   if (error instanceof AptOstreeError) return error
   const failure = error as {code?: string; stderr?: string; message: string}
   if (failure.code === 'ENOENT') return zstdError(error) as AptOstreeError
@@ -60,11 +49,10 @@ function layerError(blob: BlobRange, error: unknown): AptOstreeError {
 }
 
 /** Each tar entry of a (maybe compressed) layer, in order; what `onEntry` does not read is skipped. */
-async function readTar(blob: BlobRange, onEntry: (header: tar.Header, content: EntryContent) => Promise<void>): Promise<void> {
-  if (blob.size === 0) return
+async function readTar(blob: OpenBlob, onEntry: (header: tar.Header, content: EntryContent) => Promise<void>): Promise<void> {
   // latin1 keeps a name's bytes, so names that are not UTF-8 can be told apart.
   const extract = tar.extract({filenameEncoding: 'latin1'} as Parameters<typeof tar.extract>[0])
-  const source = createReadStream(blob.file, {start: blob.start, end: blob.start + blob.size - 1})
+  const source = blob.stream()
   const piped = pipeline([source, ...(await decompressorFor(blob)), extract])
   piped.catch(() => undefined)
   try {
@@ -78,6 +66,8 @@ async function readTar(blob: BlobRange, onEntry: (header: tar.Header, content: E
     throw layerError(blob, error)
   }
 }
+
+const isRegularFile = (header: tar.Header): boolean => header.type === 'file' || header.type === 'contiguous-file'
 
 async function collect(stream: EntryContent): Promise<Buffer> {
   const chunks: Buffer[] = []
@@ -101,6 +91,37 @@ function linkTarget(raw: string, fromPax: boolean): {target: string; valid: bool
   return {target: bytes.toString('utf8'), valid: isUtf8(bytes)}
 }
 
+/** A layer's entry as read, applied once the layer's whiteouts are. */
+interface LayerEntry {
+  header: tar.Header
+  /** The tar name as a tree path. */
+  name: string
+  validName: boolean
+  /** A kept file's bytes. */
+  content?: Buffer
+}
+
+/** `.wh.NAME` in DIRECTORY removes NAME; an opaque one (no name) what DIRECTORY had. */
+interface Whiteout {
+  directory: string
+  name?: string
+}
+
+/** What a whiteout's tar name removes; undefined for aufs's own metadata (`.wh..wh.*`), which removes nothing. */
+function whiteoutOf(blob: OpenBlob, key: string): Whiteout | undefined {
+  const base = path.posix.basename(key)
+  const directory = path.posix.dirname(key)
+  if (base === OPAQUE_WHITEOUT) return {directory}
+  if (base.startsWith(`${WHITEOUT}${WHITEOUT}`)) return undefined
+  const name = base.slice(WHITEOUT.length)
+  // "." or ".." would remove the directory itself or its parent: not a file a whiteout can name.
+  if (name === '' || name === '.' || name === '..') throw new AptOstreeError(`${blob.label}: the whiteout ${quoted(key)} names no file`)
+  return {directory, name}
+}
+
+/** Who asks for a layer's blob, for `use` to read it (a layer is read again for the content of kept files). */
+export type LayerReader = (layer: number, use: (blob: OpenBlob) => Promise<void>) => Promise<void>
+
 /**
  * The filesystem that applying an image's layers in order gives: OCI
  * whiteouts remove what lower layers had, hard links take their target's
@@ -113,36 +134,46 @@ export class LayeredTree {
 
   constructor(private readonly keeps: (file: string) => boolean) {}
   private readonly contents = new Map<string, FileContent>()
-  /** Paths the current layer wrote: its whiteouts only hide what lower layers had. */
-  private written = new Set<string>()
+  /** Each directory's entries, so that removing a directory costs what it removes, not the size of the tree. */
+  private readonly children = new Map<string, Set<string>>()
 
-  async applyLayer(layer: number, blob: BlobRange): Promise<void> {
-    this.written = new Set()
-    await readTar(blob, (header, content) => this.applyEntry(layer, blob, header, content))
+  /**
+   * A layer's whiteouts hide what the lower layers have, wherever they are
+   * in its tar, and never the layer's own entries: so they are applied
+   * first, then the entries.
+   */
+  async applyLayer(layer: number, blob: OpenBlob): Promise<void> {
+    const whiteouts: Whiteout[] = []
+    const entries: LayerEntry[] = []
+    await readTar(blob, async (header, content) => {
+      const {key: name, validName} = treePath(header.name, paxOf(header).path !== undefined)
+      if (path.posix.basename(name).startsWith(WHITEOUT)) {
+        const whiteout = whiteoutOf(blob, name)
+        if (whiteout) whiteouts.push(whiteout)
+        return
+      }
+      // Kept by its name in the tar; one kept only where links lead is read again by fillKeptFiles.
+      const keep = isRegularFile(header) && this.keeps(name) && (header.size ?? 0) <= MAX_KEPT_CONTENT
+      entries.push({header, name, validName, ...(keep ? {content: await collect(content)} : {})})
+    })
+    for (const {directory, name} of whiteouts) {
+      const placed = this.place(directory)
+      if (name === undefined) this.removeBelow(placed)
+      else this.remove(path.posix.join(placed, name))
+    }
+    for (const entry of entries) this.applyEntry(layer, blob, entry)
   }
 
-  private async applyEntry(layer: number, blob: BlobRange, header: tar.Header, content: EntryContent): Promise<void> {
-    const {key: name, validName} = treePath(header.name, paxOf(header).path !== undefined)
+  private applyEntry(layer: number, blob: OpenBlob, {header, name, validName, content}: LayerEntry): void {
     const base = path.posix.basename(name)
-    if (base.startsWith(WHITEOUT)) {
-      const directory = this.place(path.posix.dirname(name))
-      if (base === OPAQUE_WHITEOUT) this.removeBelow(directory)
-      else if (!base.startsWith(`${WHITEOUT}${WHITEOUT}`)) this.remove(path.posix.join(directory, base.slice(WHITEOUT.length)))
-      return
-    }
+    if (name === '/' && header.type !== 'directory') throw new AptOstreeError(`${blob.label}: the entry ${quoted(header.name)} makes the root a ${header.type ?? 'file'}, not a directory`)
     const key = name === '/' ? '/' : path.posix.join(this.place(path.posix.dirname(name)), base)
     const common = {mode: (header.mode ?? 0o644) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0, size: 0, ...(validName ? {} : {invalidUtf8: true})}
+    if (isRegularFile(header)) return this.set(key, {...common, type: 'file', size: header.size ?? 0}, {layer, name, content})
     switch (header.type) {
       case 'directory':
         this.set(key, {...common, type: 'directory'})
         break
-      case 'file':
-      case 'contiguous-file': {
-        const keep = this.keeps(key) && (header.size ?? 0) <= MAX_KEPT_CONTENT
-        const file: FileContent = {layer, name, ...(keep ? {content: await collect(content)} : {})}
-        this.set(key, {...common, type: 'file', size: header.size ?? 0}, file)
-        break
-      }
       case 'symlink': {
         const {target, valid} = linkTarget(header.linkname ?? '', paxOf(header).linkpath !== undefined)
         this.set(key, {...common, type: 'symlink', target, ...(valid && validName ? {} : {invalidUtf8: true})})
@@ -151,7 +182,7 @@ export class LayeredTree {
       case 'link': {
         const source = resolvePath(this.tree, treePath(header.linkname ?? '', paxOf(header).linkpath !== undefined).key, false)
         const entry = source === undefined ? undefined : this.tree.get(source)
-        if (!entry || entry.type === 'directory') throw new AptOstreeError(`${blob.label}: hard link ${name} to ${header.linkname}, which the layers do not have`)
+        if (!entry || entry.type === 'directory') throw new AptOstreeError(`${blob.label}: hard link ${quoted(name)} to ${quoted(header.linkname ?? '')}, which the layers do not have`)
         // A hard link is the same inode: its target's type, metadata and content.
         const {invalidUtf8: _targetName, read: _read, ...metadata} = entry
         this.set(key, {...metadata, ...(validName ? {} : {invalidUtf8: true})}, this.contents.get(source!))
@@ -179,8 +210,10 @@ export class LayeredTree {
   }
 
   private set(key: string, entry: FileTreeEntry, content?: FileContent): void {
+    const existing = this.tree.get(key)
     // Anything but a directory replacing a directory hides what was below it.
-    if (entry.type !== 'directory' && this.tree.get(key)?.type === 'directory') this.removeBelow(key)
+    if (entry.type !== 'directory' && existing?.type === 'directory') this.removeBelow(key)
+    if (!existing && key !== '/') this.childrenOf(path.posix.dirname(key)).add(key)
     this.contents.delete(key)
     if (content) {
       this.contents.set(key, content)
@@ -190,24 +223,32 @@ export class LayeredTree {
       }
     }
     this.tree.set(key, entry)
-    this.written.add(key)
   }
 
+  private childrenOf(directory: string): Set<string> {
+    let children = this.children.get(directory)
+    if (!children) this.children.set(directory, (children = new Set()))
+    return children
+  }
+
+  /** KEY and everything below it. */
   private remove(key: string): void {
-    if (this.tree.get(key)?.type === 'directory') this.removeBelow(key)
-    if (!this.written.has(key)) {
+    if (!this.tree.has(key)) return
+    this.removeBelow(key)
+    this.tree.delete(key)
+    this.contents.delete(key)
+    this.children.get(path.posix.dirname(key))?.delete(key)
+  }
+
+  /** Everything below DIRECTORY, depth first without recursion (an image's tree may be deeper than the stack). */
+  private removeBelow(directory: string): void {
+    const pending = [...(this.children.get(directory) ?? [])]
+    this.children.delete(directory)
+    for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
+      for (const child of this.children.get(key) ?? []) pending.push(child)
+      this.children.delete(key)
       this.tree.delete(key)
       this.contents.delete(key)
-    }
-  }
-
-  private removeBelow(directory: string): void {
-    const prefix = directory === '/' ? '/' : `${directory}/`
-    for (const key of [...this.tree.keys()]) {
-      if (key.startsWith(prefix) && key !== prefix && !this.written.has(key)) {
-        this.tree.delete(key)
-        this.contents.delete(key)
-      }
     }
   }
 
@@ -217,7 +258,7 @@ export class LayeredTree {
    * (ostree-encapsulated layers link every checkout path to an
    * object under /sysroot/ostree/repo), or a link to such a file.
    */
-  async fillKeptFiles(layers: BlobRange[]): Promise<void> {
+  async fillKeptFiles(read: LayerReader): Promise<void> {
     const wanted = new Map<number, Map<string, FileContent>>()
     for (const key of this.tree.keys()) {
       if (!this.keeps(key)) continue
@@ -227,10 +268,12 @@ export class LayeredTree {
       wanted.set(file.layer, (wanted.get(file.layer) ?? new Map()).set(file.name, file))
     }
     for (const [layer, files] of wanted) {
-      await readTar(layers[layer], async (header, content) => {
-        const file = files.get(treePath(header.name, paxOf(header).path !== undefined).key)
-        if (file && (header.type === 'file' || header.type === 'contiguous-file')) file.content = await collect(content)
-      })
+      await read(layer, (blob) =>
+        readTar(blob, async (header, content) => {
+          const file = files.get(treePath(header.name, paxOf(header).path !== undefined).key)
+          if (file && isRegularFile(header)) file.content = await collect(content)
+        }),
+      )
     }
   }
 }

@@ -1,11 +1,11 @@
 import {createHash} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'
-import {mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, rename, rm, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import tar from 'tar-stream'
-import {AptOstreeError} from '../errors.js'
 import type {Descriptor} from './blob.js'
+import {ociDirectory, readLayoutIndex} from './read.js'
 
 export const MEDIA_TYPES = {
   index: 'application/vnd.oci.image.index.v1+json',
@@ -28,10 +28,6 @@ export class OciLayout {
     return path.join(this.dir, 'blobs', 'sha256')
   }
 
-  blobPath(digest: string): string {
-    return path.join(this.blobsDir, digest.replace(/^sha256:/, ''))
-  }
-
   static async create(dir: string): Promise<OciLayout> {
     const layout = new OciLayout(dir)
     await mkdir(layout.blobsDir, {recursive: true})
@@ -47,14 +43,9 @@ export class OciLayout {
     return {mediaType, digest: `sha256:${hex}`, size: bytes.length}
   }
 
+  /** An output layout was maybe written by another tool, from an image: its index.json is read as an image's is. */
   async readIndex(): Promise<OciIndex | undefined> {
-    const text = await readFile(path.join(this.dir, 'index.json'), 'utf8').catch(() => undefined)
-    if (text === undefined) return undefined
-    try {
-      return JSON.parse(text) as OciIndex
-    } catch {
-      throw new AptOstreeError(`${path.join(this.dir, 'index.json')}: not valid JSON`)
-    }
+    return (await readLayoutIndex(await ociDirectory(this.dir, this.dir))) as OciIndex | undefined
   }
 
   /** Point TAG at the manifest; index.json is replaced in one rename, so readers never see half of it. */

@@ -6,7 +6,7 @@ import {AptOstreeError, UsageError} from '../../src/errors.js'
 import {treeFromImage} from '../../src/lint/load.js'
 import {runLint} from '../../src/lint/run.js'
 import type {FileTree} from '../../src/file-tree.js'
-import {gzip, tarOf, writeArchive, writeLayout, zstd} from './oci-fixture.js'
+import {gzip, refusal, tarOf, writeArchive, writeLayout, zstd} from './oci-fixture.js'
 
 let work: string
 let layout: string
@@ -100,27 +100,16 @@ test('the rules read an image tree, hard-linked inputs included', async () => {
   expect(finding('debian-opt')).toEqual([['Found files in /opt, which is read-only under composefs', ['/opt/app/bin/app']]])
 })
 
-/** The error a promise rejects with, which must be one line. */
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown as Error,
-  )
-  expect(error).toBeInstanceOf(AptOstreeError)
-  expect(error!.message).not.toContain('\n')
-  return error!
-}
-
 test('a missing tag names the tags there are', async () => {
-  const error = await failure(treeFromImage(`oci:${layout}:nope`))
+  const error = await refusal(treeFromImage(`oci:${layout}:nope`))
   expect(error).toBeInstanceOf(UsageError)
-  expect(error.message).toBe(`oci:${layout}:nope: no image tagged "nope" (the tags are: v1)`)
+  expect(error.message).toBe(`oci:${layout}:nope: no image tagged "nope" (the tags are: "v1")`)
 })
 
 test('a missing layout, archive or transport is a usage error naming it', async () => {
-  expect((await failure(treeFromImage(`oci:${work}/none`))).message).toBe(`oci:${work}/none:latest: ${work}/none: no such directory`)
-  expect((await failure(treeFromImage(`oci-archive:${work}/none.tar`))).message).toBe(`oci-archive:${work}/none.tar:latest: ${work}/none.tar: no such file`)
-  const transport = await failure(treeFromImage(`podman:${layout}`))
+  expect((await refusal(treeFromImage(`oci:${work}/none`))).message).toBe(`oci:${work}/none:latest: ${work}/none: no such directory`)
+  expect((await refusal(treeFromImage(`oci-archive:${work}/none.tar`))).message).toBe(`oci-archive:${work}/none.tar:latest: ${work}/none.tar: no such file`)
+  const transport = await refusal(treeFromImage(`podman:${layout}`))
   expect(transport).toBeInstanceOf(UsageError)
   expect(transport.message).toMatch(/unknown image transport "podman"/)
 })
@@ -128,12 +117,12 @@ test('a missing layout, archive or transport is a usage error naming it', async 
 test('a file that is not an archive, a corrupt layer and a missing blob are errors naming them', async () => {
   const notArchive = path.join(work, 'not-an-archive')
   writeFileSync(notArchive, 'x'.repeat(2048))
-  expect((await failure(treeFromImage(`oci-archive:${notArchive}`))).message).toMatch(new RegExp(`^oci-archive:${notArchive}:latest: ${notArchive} is not an oci-archive \\(Invalid tar header`))
+  expect((await refusal(treeFromImage(`oci-archive:${notArchive}`))).message).toMatch(new RegExp(`^oci-archive:${notArchive}:latest: ${notArchive} is not an oci-archive \\(Invalid tar header`))
 
   const corrupt = path.join(work, 'corrupt')
   const [layer] = writeLayout(corrupt, [Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.from('not gzip at all')])], 'latest').layers
-  expect((await failure(treeFromImage(`oci:${corrupt}`))).message).toBe(`oci:${corrupt}:latest: layer ${layer}: corrupt or unreadable layer (unknown compression method)`)
+  expect((await refusal(treeFromImage(`oci:${corrupt}`))).message).toBe(`oci:${corrupt}:latest: layer ${layer}: corrupt or unreadable layer (unknown compression method)`)
 
   rmSync(path.join(corrupt, 'blobs/sha256', layer.slice('sha256:'.length)))
-  expect((await failure(treeFromImage(`oci:${corrupt}`))).message).toBe(`oci:${corrupt}:latest: blobs/sha256/${layer.slice('sha256:'.length)} is missing`)
+  expect((await refusal(treeFromImage(`oci:${corrupt}`))).message).toBe(`oci:${corrupt}:latest: blobs/sha256/${layer.slice('sha256:'.length)} is missing`)
 })

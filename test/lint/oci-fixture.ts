@@ -4,10 +4,12 @@ import path from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {execa} from 'execa'
 import tar from 'tar-stream'
+import {expect} from 'vitest'
+import {AptOstreeError} from '../../src/errors.js'
 
 export interface LayerEntry {
   name: string
-  type?: 'file' | 'directory' | 'symlink' | 'link'
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo'
   content?: string | Buffer
   linkname?: string
   mode?: number
@@ -32,7 +34,8 @@ export async function tarOf(entries: LayerEntry[]): Promise<Buffer> {
 export const gzip = (layer: Buffer): Buffer => gzipSync(layer)
 export const zstd = async (layer: Buffer): Promise<Buffer> => Buffer.from((await execa('zstd', ['-q', '-c'], {input: layer, encoding: 'buffer'})).stdout)
 
-function writeBlob(layout: string, content: Buffer | string): {digest: string; size: number} {
+/** CONTENT as a blob of the layout at LAYOUT, named by its digest. */
+export function writeBlob(layout: string, content: Buffer | string): {digest: string; size: number} {
   const bytes = Buffer.from(content)
   const hex = createHash('sha256').update(bytes).digest('hex')
   mkdirSync(path.join(layout, 'blobs/sha256'), {recursive: true})
@@ -51,9 +54,35 @@ export function writeLayout(layout: string, layers: Buffer[], tag: string): {lay
   return {layers: layerDescriptors.map((descriptor) => descriptor.digest)}
 }
 
+/** The manifest of the layout's one image, as the index names it. */
+export function readManifest(layout: string): {layers: Array<{digest: unknown; size: number}>; config: {digest: string; size: number}} {
+  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {manifests: Array<{digest: string}>}
+  return JSON.parse(readFileSync(path.join(layout, 'blobs/sha256', index.manifests[0].digest.slice('sha256:'.length)), 'utf8'))
+}
+
+/** Replace the manifest of the layout's one image by what EDIT makes of it: a new blob, and the index pointing at it. */
+export function editManifest(layout: string, edit: (manifest: ReturnType<typeof readManifest>) => void): void {
+  const manifest = readManifest(layout)
+  edit(manifest)
+  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {manifests: Array<Record<string, unknown>>}
+  Object.assign(index.manifests[0], writeBlob(layout, JSON.stringify(manifest)))
+  writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index))
+}
+
 /** The layout as an oci-archive, index.json last so a reader cannot count on finding it first. */
 export async function writeArchive(layout: string, file: string): Promise<void> {
   const blobs = readdirSync(path.join(layout, 'blobs/sha256')).map((name) => `blobs/sha256/${name}`)
   const files = ['oci-layout', ...blobs, 'index.json'].map((name) => ({name, content: readFileSync(path.join(layout, name))}))
   writeFileSync(file, await tarOf([{name: 'blobs', type: 'directory'}, {name: 'blobs/sha256', type: 'directory'}, ...files]))
+}
+
+/** The error reading an image rejects with, which must be one of ours, on one line. */
+export async function refusal(reading: Promise<unknown>): Promise<Error> {
+  const error = await reading.then(
+    () => undefined,
+    (thrown: unknown) => thrown as Error,
+  )
+  expect(error).toBeInstanceOf(AptOstreeError)
+  expect(error!.message).not.toContain('\n')
+  return error!
 }
