@@ -112,6 +112,19 @@ describe('.gitea/workflows', () => {
     expect(workflow.jobs.publish.env?.ARCHITECTURES.split(' ')).toEqual(workflow.jobs.image.strategy?.matrix?.arch)
   })
 
+  test('build-image.yml: a pull request builds in a state dir of its own, records nothing, and publishes nothing', () => {
+    const {workflow} = load('build-image.yml')
+    const image = workflow.jobs.image.steps as Array<Step & {if?: string}>
+    const setup = image.find((step) => step.name === 'Set up apt-ostree')!.run!
+    expect(setup).toMatch(/if \[ "\$GITHUB_EVENT_NAME" = pull_request \]; then\n\s+build_dir=\$RUNNER_TEMP\//)
+    // Every other step of the image job names the state through BUILD_DIR, never STATE_DIR itself.
+    const named = image.filter((step) => step !== image.find((each) => each.name === 'Set up apt-ostree') && /STATE_DIR/.test(step.run ?? ''))
+    expect(named.map((step) => step.name)).toEqual([])
+    expect(image.find((step) => step.name === 'Record the verified commit')!.if).toContain("github.event_name != 'pull_request'")
+    expect(image.at(-1)).toMatchObject({name: "Remove the pull request's state", if: "always() && github.event_name == 'pull_request'"})
+    expect((workflow.jobs.publish as {if?: string}).if).toContain("github.event_name != 'pull_request'")
+  })
+
   test('the parser reports an unknown key and a broken expression', () => {
     const content = 'on: push\njobs:\n  j:\n    runs-on: x\n    timeout: 5\n    steps:\n      - run: echo ${{ matrix.a ==  }}\n'
     const errors = parseWorkflow({name: 'bad.yml', content}, new NoOperationTraceWriter()).context.errors.getErrors().map((error) => error.message)
