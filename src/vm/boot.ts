@@ -1,8 +1,10 @@
+// eslint-disable-next-line no-restricted-imports -- keepDisk copies the host's own copies of a kernel and initramfs
 import {copyFile, mkdir, rename} from 'node:fs/promises'
 import path from 'node:path'
 import {architectureNamed, bootModel, hostArchitecture, type Architecture} from '../arch.js'
 import {Workspace} from '../workspace.js'
 import {AptOstreeError} from '../errors.js'
+// eslint-disable-next-line no-restricted-imports -- only the disk image the user named
 import {pathExists} from '../fs.js'
 import {bootRelative, deployCommit} from './deploy.js'
 import {addToDeploymentEtc, bootReport, bootReportFiles, targetName} from './guest-report.js'

@@ -1,7 +1,7 @@
 import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'
-import {pathExists} from '../fs.js'
+import {openConfinedIfPresent} from '../sandbox/confined-open.js'
 import type {BootModel} from '../arch.js'
 import type {Sandbox} from '../sandbox/bwrap.js'
 import type {RunOptions} from '../tools/exec.js'
@@ -35,7 +35,12 @@ export function grubConfig(rootLabel: string): string {
 export async function makeGrubLoader(input: {tools: string; boot: BootModel; rootLabel: string; output: string; sandbox: Sandbox; run: RunOptions}): Promise<void> {
   const {sandbox, boot} = input
   const modules = `/usr/lib/grub/${boot.grubTarget}`
-  if (!(await pathExists(path.join(input.tools, modules, 'syslinuxcfg.mod'))) || !(await pathExists(path.join(input.tools, 'usr/bin/grub-mkimage')))) {
+  const present = async (file: string): Promise<boolean> => {
+    const handle = await openConfinedIfPresent(input.tools, file, "the target's GRUB").catch(() => undefined)
+    await handle?.close()
+    return handle !== undefined
+  }
+  if (!(await present(`${modules.slice(1)}/syslinuxcfg.mod`)) || !(await present('usr/bin/grub-mkimage'))) {
     throw new AptOstreeError(`the tree has no GRUB for ${boot.grubTarget} (${modules}): add the package ${boot.grubPackage} to the treefile, which disks boot through`)
   }
   const directory = path.dirname(input.output)

@@ -1,3 +1,4 @@
+// eslint-disable-next-line no-restricted-imports -- readlink reads the loader link as data, never follows it
 import {readlink, symlink} from 'node:fs/promises'
 import path from 'node:path'
 import {AptOstreeError} from '../errors.js'

@@ -1,3 +1,4 @@
+// eslint-disable-next-line no-restricted-imports -- stat of the output the user named, once it is written
 import {mkdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {architectureNamed, bootModel, type Architecture, type BootModel} from '../arch.js'

@@ -1,3 +1,4 @@
+// eslint-disable-next-line no-restricted-imports -- the firmware the architecture model names, and /dev/kvm
 import {copyFile, open} from 'node:fs/promises'
 import {execa} from 'execa'
 import {bootModel, hostArchitecture, type Architecture, type BootModel} from '../arch.js'

@@ -1,4 +1,5 @@
-import {chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {execa} from 'execa'
+import {chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -50,6 +51,20 @@ describe.runIf(process.getuid?.() === 0)('what a sandboxed job sees of the cache
   test('a granted path that is a link is refused before bwrap would follow it', async () => {
     symlinkSync('/etc', path.join(job, 'etc-link'))
     await expect(workspace.sandbox.run(['true'], {log: workspace.log, grant: {write: [path.join(job, 'etc-link')]}})).rejects.toThrow(/etc-link: is a symbolic link where the tool made a directory or file of its own; refused$/)
+  })
+
+  test('another user can neither run a cached tree\'s setuid program nor write into any cache entry', async () => {
+    // A setuid copy of id(1), as a cached tree holds su and mount: owned by the build namespace's root, mode 4755.
+    const tree = path.join(cache, 'rootfs', 'another-tree')
+    copyFileSync('/usr/bin/id', path.join(tree, 'id'))
+    chownSync(path.join(tree, 'id'), workspace.sandboxOwner!.uid, workspace.sandboxOwner!.gid)
+    chmodSync(path.join(tree, 'id'), 0o4755)
+    const asNobody = (...command: string[]) => execa('runuser', ['-u', 'nobody', '--', ...command], {reject: false})
+    expect((await asNobody(path.join(tree, 'id'), '-u')).exitCode).not.toBe(0)
+    for (const entry of ['rootfs', 'records', 'work', 'logs', path.join('work', String(process.pid))]) {
+      expect((await asNobody('touch', path.join(cache, entry, 'planted'))).exitCode, entry).not.toBe(0)
+      expect((await asNobody('ls', path.join(cache, entry))).exitCode, entry).not.toBe(0)
+    }
   })
 
   test('cached trees are closed to other users; the records are the host\'s own', () => {

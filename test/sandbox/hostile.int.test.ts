@@ -1,3 +1,4 @@
+import {randomUUID} from 'node:crypto'
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {readdir, readFile, stat, writeFile} from 'node:fs/promises'
 import os from 'node:os'
@@ -23,6 +24,8 @@ const repo = path.join(work, 'repo')
 const hostSecret = path.join(work, 'host-secret')
 const hostVictim = path.join(work, 'host-victim')
 const ref = 'test/13/amd64/hostile'
+/** What the host secret holds: text no file of a Debian tree has, to look for copies of it. */
+const SECRET_TEXT = `apt-ostree host secret ${randomUUID()}`
 const out = '/usr/share/apt-ostree-hostile'
 
 /** Host state a sandboxed job must not change: sysctls (global and namespaced), the host's files. */
@@ -111,7 +114,7 @@ let first: CliResult
 const tree = new RepoReader(repo, ref)
 
 beforeAll(async () => {
-  writeFileSync(hostSecret, 'host secret\n', {mode: 0o600})
+  writeFileSync(hostSecret, `${SECRET_TEXT}\n`, {mode: 0o600})
   writeFileSync(hostVictim, 'host victim\n', {mode: 0o644})
   await writeLocalArchive(path.join(work, 'archive'), 'trixie', 'amd64', [{name: 'apt-ostree-hostile', version: '1.0', description: 'attacks the build host from its postinst', scripts: {postinst: POSTINST}}])
   // The cache dir exists before the host state is taken, whether or not the shared archive is there yet.
@@ -259,7 +262,7 @@ describe("a tree's hostile ostree and grub-mkimage", () => {
     }
     // Nothing was kept: QEMU never started, no copy of the secret anywhere in the cache.
     expect(existsSync(path.join(cacheDir, 'vm'))).toBe(false)
-    const copies = await execa('grep', ['-rlF', 'host secret', cacheDir], {reject: false})
+    const copies = await execa('grep', ['-rlF', SECRET_TEXT, cacheDir], {reject: false})
     expect(copies.stdout.split('\n').filter((file) => file && !file.includes('/logs/'))).toEqual([])
     expect(await hostState()).toEqual(before)
   })
