@@ -1,9 +1,9 @@
 import {execa} from 'execa'
 import {existsSync, readFileSync} from 'node:fs'
-import {chown, mkdtemp, readdir, rm} from 'node:fs/promises'
+import {chmod, chown, mkdtemp, readdir, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {describe, expect, test} from 'vitest'
+import {afterAll, describe, expect, test} from 'vitest'
 import {freeRangeStart, identityOf, mapLines, subordinateRange, TREE_IDS} from '../../src/sandbox/idmap.js'
 import {repoRoot} from '../helpers/cli.js'
 
@@ -28,16 +28,40 @@ describe('subordinate ids', () => {
   })
 })
 
+/**
+ * What nobody runs the CLI from: the checkout may be where nobody cannot
+ * read it (a clone under root's 0700 home), so its sources, treefiles and
+ * node_modules are linked (hard links: cheap, and the files' own modes)
+ * into a directory nobody can enter. Made once, for both cases.
+ */
+let readableCopy: Promise<string> | undefined
+function checkoutForNobody(): Promise<string> {
+  readableCopy ??= (async () => {
+    const copy = await mkdtemp(path.join(tmpdir(), 'apt-ostree-nobody-checkout-'))
+    await chmod(copy, 0o755)
+    for (const entry of ['bin', 'src', 'schemas', 'treefiles', 'node_modules', 'package.json', 'tsconfig.json']) {
+      const linked = await execa('cp', ['-al', path.join(repoRoot, entry), copy], {reject: false})
+      if (linked.exitCode !== 0) await execa('cp', ['-a', path.join(repoRoot, entry), copy])
+    }
+    return copy
+  })()
+  return readableCopy
+}
+afterAll(async () => {
+  if (readableCopy) await rm(await readableCopy, {recursive: true, force: true})
+})
+
 // An ordinary user without subordinate ids learns, before anything is
 // created, which line to give root; nobody has none on any machine.
 test.runIf(process.getuid?.() === 0).each([
   [['compose', 'tree', 'treefiles/debian-trixie-minimal.yaml', '--repo', 'repo']],
   [['vm', 'boot', '--repo', 'repo', 'debian/13/amd64/minimal']],
 ])('%j as nobody: the usermod line to run, exit 2, nothing made', async (args) => {
+  const checkout = await checkoutForNobody()
   const directory = await mkdtemp(path.join(tmpdir(), 'apt-ostree-nobody-'))
   await chown(directory, 65534, 65534)
-  const cli = ['node', path.join(repoRoot, 'bin/dev.js'), ...args.map((arg) => (arg === 'repo' ? path.join(directory, 'repo') : arg)), '--cachedir', path.join(directory, 'cache')]
-  const result = await execa('runuser', ['-u', 'nobody', '--', ...cli], {cwd: repoRoot, reject: false, env: {HOME: '/nonexistent'}})
+  const cli = ['node', path.join(checkout, 'bin/dev.js'), ...args.map((arg) => (arg === 'repo' ? path.join(directory, 'repo') : arg)), '--cachedir', path.join(directory, 'cache')]
+  const result = await execa('runuser', ['-u', 'nobody', '--', ...cli], {cwd: checkout, reject: false, env: {HOME: '/nonexistent'}})
   const made = await readdir(directory)
   await rm(directory, {recursive: true, force: true})
   expect(made).toEqual([])
