@@ -164,14 +164,33 @@ export async function withBlob<T>(layout: ImageLayout, what: string, descriptor:
         return buffer.subarray(0, bytesRead)
       },
       stream() {
-        // An empty range is no range to a file stream.
-        const bytes = size === 0 ? Readable.from([]) : file.handle.createReadStream({start: file.start, end: file.start + size - 1, autoClose: false})
+        const bytes = Readable.from(rangeOf(file.handle, file.start, size))
         // The callback form returns the last stream; an error on the way destroys it with that error.
         return pipe(bytes, verifying(label, algorithm, hex, size), () => undefined)
       },
     })
   } finally {
     await file.close()
+  }
+}
+
+/** How much of a blob one read takes. */
+const READ_CHUNK = 1024 * 1024
+
+/**
+ * SIZE bytes of HANDLE from START, read by position. A file stream would
+ * add a close listener to the handle for each blob, and an oci-archive's
+ * members all share the archive's one handle (64 layers: Node's warning of
+ * a listener leak on stderr). A file shorter than SIZE ends the bytes early,
+ * and the digest check says so.
+ */
+async function* rangeOf(handle: FileHandle, start: number, size: number): AsyncGenerator<Buffer> {
+  for (let offset = 0; offset < size; ) {
+    const length = Math.min(READ_CHUNK, size - offset)
+    const {buffer, bytesRead} = await handle.read(Buffer.alloc(length), 0, length, start + offset)
+    if (bytesRead === 0) return
+    yield buffer.subarray(0, bytesRead)
+    offset += bytesRead
   }
 }
 
