@@ -59,7 +59,7 @@ function keyringCopy(resolved: ResolvedTreefile, file: string, bytes: Buffer): B
  * the input hash is of what was used, and the sandbox sees files it could
  * not reach where they were (/tmp, a 0700 home). What a file really is
  * must still be in the directory the treefile check allowed it in (its
- * treefile's, or Debian's keyring directories for a keyring: readConfined),
+ * treefile's, or Debian's keyring directories for a keyring: readTreefileInput),
  * and a keyring must be an OpenPGP keyring.
  * OWNER (the build namespace's root, when we are root) gets the copies.
  */
@@ -69,7 +69,7 @@ export async function snapshotInputs(resolved: ResolvedTreefile, directory: stri
   const copies = new Map<string, string>()
   const keyrings = new Set(Object.values(resolved.keyrings))
   for (const [index, {path: file, within}] of resolved.referencedFiles.entries()) {
-    const {bytes, mode} = await readConfined(file, within)
+    const {bytes, mode} = await readTreefileInput(file, within)
     const content = keyrings.has(file) ? keyringCopy(resolved, file, bytes) : bytes
     const copy = path.join(directory, `${index}-${path.basename(file)}`)
     await writeFile(copy, content)
@@ -88,7 +88,7 @@ export async function snapshotInputs(resolved: ResolvedTreefile, directory: stri
  * is checked to be in WITHIN: a file swapped for a link (or a directory on
  * its path for one) since the treefile was checked is refused, not read.
  */
-async function readConfined(file: string, within: string | undefined): Promise<{bytes: Buffer; mode: number}> {
+async function readTreefileInput(file: string, within: string | undefined): Promise<{bytes: Buffer; mode: number}> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
     throw new AptOstreeError(`${file}: cannot read what the treefile names (${error.code === 'ENOENT' ? 'it is gone' : (error.code ?? error.message)})`)
   })
