@@ -59,9 +59,14 @@ export async function checkSandboxEnters(cacheDir: string, rootUid: number): Pro
   }
 }
 
-/** CACHEDIR/logs, 0700; one an older version made 0755 is closed. */
-export async function makeLogDirectory(directory: string): Promise<void> {
+/**
+ * A part of the cache dir only the invoking user reaches and no sandboxed
+ * job is granted: the logs, the records of cached trees' digests, a
+ * command's host directory. 0700; one an older version made wider is closed.
+ */
+export async function makePrivateDirectory(directory: string): Promise<string> {
   await makeDirectory(directory, 'cache dir', PRIVATE_DIRECTORY)
+  return directory
 }
 
 /** Keep the newest KEPT_LOGS logs (and the current one); those an older version left readable to others are narrowed. */

@@ -6,7 +6,7 @@ import {BuildNamespace} from './sandbox/namespace.js'
 import {buildIdMap} from './sandbox/idmap.js'
 import {CommandLog, type CacheGrant} from './tools/exec.js'
 import {isWithin, makeOwnedDirectory} from './fs.js'
-import {checkCacheDir, checkSandboxEnters, makeDirectory, makeLogDirectory, PRIVATE_DIRECTORY, pruneLogs} from './cache-dir.js'
+import {checkCacheDir, checkSandboxEnters, makeDirectory, makePrivateDirectory, PRIVATE_DIRECTORY, pruneLogs} from './cache-dir.js'
 
 /** What a running job gets besides its inputs: the command log, the abort signal, and where to say how it goes. */
 export interface JobContext {
@@ -60,7 +60,7 @@ export class Workspace {
     const idMap = await buildIdMap()
     await makeDirectory(cacheDir, '--cachedir')
     await checkSandboxEnters(cacheDir, idMap.uids[0].outer)
-    await makeLogDirectory(path.join(cacheDir, 'logs'))
+    await makePrivateDirectory(path.join(cacheDir, 'logs'))
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
     const log = new CommandLog(path.join(cacheDir, 'logs', `${purpose}-${stamp}-${process.pid}.log`))
     let namespace: BuildNamespace | undefined
@@ -100,19 +100,9 @@ export class Workspace {
     return directory
   }
 
-  /**
-   * DIRECTORY (in the cache dir) for what only the host writes: the records
-   * of cached trees' digests, the pieces of a disk the host puts together.
-   * The invoking user's, 0700, and never granted to a job.
-   */
-  async hostDirectory(directory: string): Promise<string> {
-    await makeDirectory(directory, 'cache dir', PRIVATE_DIRECTORY)
-    return directory
-  }
-
   /** The work dir's part for what only the host makes and reads (a disk's pieces, firmware variables, a kernel to boot). */
   hostWorkDirectory(): Promise<string> {
-    return this.hostDirectory(path.join(this.workDir, 'host'))
+    return makePrivateDirectory(path.join(this.workDir, 'host'))
   }
 
   /** A directory the sandbox writes, made by the host: owned by the build namespace's root. */

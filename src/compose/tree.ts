@@ -11,6 +11,7 @@ import {UsageError} from '../errors.js'
 import {Lock} from '../lock.js'
 import {allSettledOrFirstFailure} from '../settle.js'
 import {Workspace} from '../workspace.js'
+import {makePrivateDirectory} from '../cache-dir.js'
 import {diffPackageIds} from './diff.js'
 import {gatherPlanInputs} from './gather.js'
 import {lockfileOf, renderLockfile} from '../archive/lockfile.js'
@@ -110,7 +111,7 @@ async function runStages(options: CheckedOptions, planned: Plan, files: InputFil
   }
 
   const digester = async (tree: string): Promise<string> => (await runWorker<{digest: string}>({kind: 'digest', root: sandbox.inside(tree)}, sandbox, {log: workspace.log, signal: workspace.signal, grant: {read: [tree]}})).digest
-  const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), await workspace.hostDirectory(path.join(workspace.cacheDir, 'records')), sandbox, digester)
+  const cache = new RootfsCache(await workspace.sandboxDirectory('rootfs'), await makePrivateDirectory(path.join(workspace.cacheDir, 'records')), sandbox, digester)
   // The package set apt resolved, when this compose bootstrapped (not when it reused a cached tree).
   let resolvedSet: ResolvedPackage[] | undefined
   const store = await ArchiveStore.of(workspace)

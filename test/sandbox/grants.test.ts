@@ -3,6 +3,7 @@ import {chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, stat
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {makePrivateDirectory} from '../../src/cache-dir.js'
 import {SANDBOX_CACHE} from '../../src/sandbox/bwrap.js'
 import {Workspace} from '../../src/workspace.js'
 
@@ -21,7 +22,7 @@ beforeAll(async () => {
   const rootfs = await workspace.sandboxDirectory('rootfs')
   mkdirSync(path.join(rootfs, 'another-tree'))
   writeFileSync(path.join(rootfs, 'another-tree', 'bin-su'), '')
-  await workspace.hostDirectory(path.join(cache, 'records'))
+  await makePrivateDirectory(path.join(cache, 'records'))
   job = await workspace.ownedDirectory(path.join(workspace.workDir, 'job'))
 })
 
